@@ -1,0 +1,236 @@
+// Package dockerapi holds the few Docker Engine API calls the provider makes,
+// over a client whose API version is negotiated with the daemon (Debian's
+// Docker 20.10 speaks API 1.41; Docker 29 speaks 1.52).
+package dockerapi
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/system"
+	"github.com/docker/docker/client"
+)
+
+// DefaultHost is where the Docker daemon listens when DOCKER_HOST is not set.
+const DefaultHost = "unix:///var/run/docker.sock"
+
+// ResolveHost is the address the provider talks to: the configured one, else
+// DOCKER_HOST, else DefaultHost.
+func ResolveHost(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		return h
+	}
+	return DefaultHost
+}
+
+// Client is a lazily connected Docker client. The first call that needs the
+// daemon pings it, so configurations that only use ula_prefix() never need one.
+type Client struct {
+	Host string
+
+	mu  sync.Mutex
+	cli *client.Client
+}
+
+// New returns a client for host (see ResolveHost); nothing is dialled yet.
+func New(host string) *Client { return &Client{Host: ResolveHost(host)} }
+
+// UnreachableError says the daemon could not be reached, naming the address tried.
+type UnreachableError struct {
+	Host string
+	Err  error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach the Docker daemon at %s: %v. Check that dockerd is running and that this user may open its socket, or set docker_host in the provider block (or DOCKER_HOST)", e.Host, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// API returns the connected client, negotiating the API version on first use.
+func (c *Client) API(ctx context.Context) (*client.Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cli != nil {
+		return c.cli, nil
+	}
+	cli, err := client.NewClientWithOpts(client.WithHost(c.Host), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, &UnreachableError{Host: c.Host, Err: err}
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if _, err := cli.Ping(pctx); err != nil {
+		cli.Close()
+		return nil, &UnreachableError{Host: c.Host, Err: err}
+	}
+	cli.NegotiateAPIVersion(pctx)
+	c.cli = cli
+	return cli, nil
+}
+
+// Reset forgets the connection, for use after the daemon was restarted.
+func (c *Client) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cli != nil {
+		c.cli.Close()
+		c.cli = nil
+	}
+}
+
+// WaitReady waits until the daemon answers /_ping or ctx ends.
+func (c *Client) WaitReady(ctx context.Context) error {
+	c.Reset()
+	var last error
+	for {
+		cli, err := client.NewClientWithOpts(client.WithHost(c.Host), client.WithAPIVersionNegotiation())
+		if err == nil {
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			_, err = cli.Ping(pctx)
+			cancel()
+			cli.Close()
+			if err == nil {
+				return nil
+			}
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return &UnreachableError{Host: c.Host, Err: fmt.Errorf("%w (last error: %v)", ctx.Err(), last)}
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Info is the daemon's /info.
+func (c *Client) Info(ctx context.Context) (system.Info, error) {
+	cli, err := c.API(ctx)
+	if err != nil {
+		return system.Info{}, err
+	}
+	return cli.Info(ctx)
+}
+
+// Version is the daemon's version and negotiated API version.
+type Version struct {
+	Server, API  string
+	Major, Minor int
+}
+
+// ServerVersion reads /version.
+func (c *Client) ServerVersion(ctx context.Context) (Version, error) {
+	cli, err := c.API(ctx)
+	if err != nil {
+		return Version{}, err
+	}
+	v, err := cli.ServerVersion(ctx)
+	if err != nil {
+		return Version{}, err
+	}
+	out := Version{Server: v.Version, API: v.APIVersion}
+	out.Major, out.Minor = EngineRelease(v.Version, v.APIVersion)
+	return out, nil
+}
+
+// apiToRelease maps an Engine API version to the Docker release that introduced it.
+var apiToRelease = map[string][2]int{
+	"1.40": {19, 3}, "1.41": {20, 10}, "1.42": {23, 0}, "1.43": {24, 0}, "1.44": {25, 0},
+	"1.45": {26, 0}, "1.46": {27, 0}, "1.47": {27, 3}, "1.48": {28, 0}, "1.49": {28, 1},
+	"1.50": {28, 2}, "1.51": {28, 3}, "1.52": {29, 0}, "1.53": {29, 1},
+}
+
+// EngineRelease returns the Docker release (major, minor) a daemon reports. Engines
+// built from the moby/moby v2 module report a module version ("2.0.0-beta.24" or
+// "dev") rather than a release, so the API version decides for those.
+func EngineRelease(server, api string) (int, int) {
+	var maj, min int
+	if n, _ := fmt.Sscanf(server, "%d.%d", &maj, &min); n == 2 && maj >= 17 {
+		return maj, min
+	}
+	if r, ok := apiToRelease[api]; ok {
+		return r[0], r[1]
+	}
+	// An API newer than this table knows: at least the newest release listed.
+	if strings.HasPrefix(api, "1.") && api > "1.53" {
+		return 29, 1
+	}
+	return 0, 0
+}
+
+// IsNotFound reports whether err is the daemon's "no such object".
+func IsNotFound(err error) bool { return err != nil && client.IsErrNotFound(err) }
+
+// NetworkInspect inspects a network by name or ID.
+func (c *Client) NetworkInspect(ctx context.Context, nameOrID string) (network.Inspect, error) {
+	cli, err := c.API(ctx)
+	if err != nil {
+		return network.Inspect{}, err
+	}
+	return cli.NetworkInspect(ctx, nameOrID, network.InspectOptions{})
+}
+
+// NetworkByExactName finds a network whose name is exactly name (Docker's name
+// filter matches substrings). found is false when there is none.
+func (c *Client) NetworkByExactName(ctx context.Context, name string) (network.Inspect, bool, error) {
+	cli, err := c.API(ctx)
+	if err != nil {
+		return network.Inspect{}, false, err
+	}
+	list, err := cli.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("name", name))})
+	if err != nil {
+		return network.Inspect{}, false, err
+	}
+	for _, n := range list {
+		if n.Name == name {
+			full, err := cli.NetworkInspect(ctx, n.ID, network.InspectOptions{})
+			if IsNotFound(err) {
+				return network.Inspect{}, false, nil
+			}
+			return full, err == nil, err
+		}
+	}
+	return network.Inspect{}, false, nil
+}
+
+// RunningContainersOn lists, sorted, the names of running containers attached to a network.
+func (c *Client) RunningContainersOn(ctx context.Context, networkID string) ([]string, error) {
+	cli, err := c.API(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := cli.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(filters.Arg("network", networkID), filters.Arg("status", "running"))})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, ct := range list {
+		if len(ct.Names) > 0 {
+			names = append(names, strings.TrimPrefix(ct.Names[0], "/"))
+		} else {
+			names = append(names, ct.ID[:12])
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// RunningContainers counts the daemon's running containers.
+func (c *Client) RunningContainers(ctx context.Context) (int, error) {
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.ContainersRunning, nil
+}

@@ -1,0 +1,98 @@
+// Package provider maps the dockeripv6 Terraform schemas onto the domain
+// packages (ula, dockerapi, daemonconfig, systemd, firewall, probe).
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/function"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/dockerapi"
+)
+
+var (
+	_ provider.Provider              = &Provider{}
+	_ provider.ProviderWithFunctions = &Provider{}
+)
+
+// Provider is the dockeripv6 provider.
+type Provider struct {
+	version string
+}
+
+// New returns the provider factory for providerserver.
+func New(version string) func() provider.Provider {
+	return func() provider.Provider { return &Provider{version: version} }
+}
+
+// providerModel is the provider block.
+type providerModel struct {
+	DockerHost types.String `tfsdk:"docker_host"`
+}
+
+// providerData is what resources and data sources receive from Configure.
+type providerData struct {
+	Docker *dockerapi.Client
+}
+
+func (p *Provider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "dockeripv6"
+	resp.Version = p.version
+}
+
+func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Makes a mail host's Docker IPv6 posture declarative, diffable and verified: " +
+			"daemon.json's IPv6 keys, IPv6 networks with ULA subnets, an nftables posture for the mail ports, " +
+			"and data sources that measure what client address a container really sees.",
+		Attributes: map[string]schema.Attribute{
+			"docker_host": schema.StringAttribute{
+				MarkdownDescription: "Address of the Docker daemon, for example `unix:///var/run/docker.sock`. " +
+					"Defaults to the `DOCKER_HOST` environment variable, else `" + dockerapi.DefaultHost + "`. " +
+					"The API version is negotiated with the daemon (Docker 20.10 speaks API 1.41). " +
+					"The daemon is contacted only when a resource or data source needs it.",
+				Optional: true,
+			},
+		},
+	}
+}
+
+func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var m providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if m.DockerHost.IsUnknown() {
+		resp.Diagnostics.AddAttributeError(pathRoot("docker_host"), "Unknown Docker Host",
+			"docker_host depends on a value that is not known until apply; set it to a literal or a variable.")
+		return
+	}
+	data := &providerData{Docker: dockerapi.New(m.DockerHost.ValueString())}
+	tflog.Debug(ctx, "configured dockeripv6 provider", map[string]any{"docker_host": data.Docker.Host})
+	resp.ResourceData = data
+	resp.DataSourceData = data
+}
+
+func (p *Provider) Resources(_ context.Context) []func() resource.Resource {
+	return []func() resource.Resource{
+		NewULAPrefixResource,
+		NewNetworkResource,
+	}
+}
+
+func (p *Provider) DataSources(_ context.Context) []func() datasource.DataSource {
+	return []func() datasource.DataSource{}
+}
+
+func (p *Provider) Functions(_ context.Context) []func() function.Function {
+	return []func() function.Function{
+		NewULAPrefixFunction,
+	}
+}

@@ -1,0 +1,130 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/ula"
+)
+
+type diagsT = diag.Diagnostics
+
+// ipv6SubnetValidator applies the ula.Check rules: errors for what cannot work,
+// warnings for what works but is a bad idea.
+type ipv6SubnetValidator struct{ limits *ula.Limits }
+
+func (v ipv6SubnetValidator) Description(context.Context) string {
+	return "an IPv6 subnet: not documentation space, not fc00::/8, no host bits, /48 to /126"
+}
+func (v ipv6SubnetValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (v ipv6SubnetValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	lim := ula.NetworkLimits
+	if v.limits != nil {
+		lim = *v.limits
+	}
+	_, warnings, err := ula.Check(req.ConfigValue.ValueString(), lim)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid IPv6 Subnet", err.Error())
+		return
+	}
+	for _, w := range warnings {
+		resp.Diagnostics.AddAttributeWarning(req.Path, "Questionable IPv6 Subnet", w)
+	}
+}
+
+type ipv4SubnetValidator struct{}
+
+func (ipv4SubnetValidator) Description(context.Context) string {
+	return "an IPv4 subnet in CIDR form with no host bits"
+}
+func (v ipv4SubnetValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (ipv4SubnetValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	s := req.ConfigValue.ValueString()
+	p, err := netip.ParsePrefix(s)
+	switch {
+	case err != nil:
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid IPv4 Subnet", fmt.Sprintf("%q is not a CIDR prefix: use an IPv4 prefix such as 198.18.10.0/24", s))
+	case !p.Addr().Is4():
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid IPv4 Subnet", fmt.Sprintf("%q is an IPv6 prefix: IPv6 subnets go in ipv6_subnet", s))
+	case p.Masked() != p:
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid IPv4 Subnet", fmt.Sprintf("%q has host bits set: the prefix of that address is %s; use that", s, p.Masked()))
+	case p.Bits() > 30:
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid IPv4 Subnet", fmt.Sprintf("%q is a /%d: longer than /30 leaves no room for a gateway and containers", s, p.Bits()))
+	}
+}
+
+type ipAddrValidator struct{ family int }
+
+func (v ipAddrValidator) Description(context.Context) string {
+	return fmt.Sprintf("an IPv%d address", v.family)
+}
+func (v ipAddrValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v ipAddrValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	s := req.ConfigValue.ValueString()
+	a, err := netip.ParseAddr(s)
+	if err != nil || (v.family == 4) != a.Is4() {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Gateway Address",
+			fmt.Sprintf("%q is not an IPv%d address (a gateway is a single address without a prefix length)", s, v.family))
+	}
+}
+
+// gatewayInSubnetValidator checks that a configured gateway lies in its configured subnet.
+type gatewayInSubnetValidator struct{}
+
+func (gatewayInSubnetValidator) Description(context.Context) string {
+	return "each gateway lies inside its subnet"
+}
+func (v gatewayInSubnetValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (gatewayInSubnetValidator) ValidateResource(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m networkModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	check := func(subnet, gw netAddrValue, gwAttr, subnetAttr string) {
+		if subnet.IsNull() || subnet.IsUnknown() || gw.IsNull() || gw.IsUnknown() {
+			return
+		}
+		p, err1 := netip.ParsePrefix(subnet.ValueString())
+		a, err2 := netip.ParseAddr(gw.ValueString())
+		if err1 != nil || err2 != nil {
+			return // the attribute validators report these
+		}
+		if !p.Contains(a) {
+			resp.Diagnostics.AddAttributeError(path.Root(gwAttr), "Gateway Outside Subnet",
+				fmt.Sprintf("%s %s is not inside %s %s; pick an address inside it (Docker uses the first one, %s, when unset)",
+					gwAttr, a, subnetAttr, p, p.Addr().Next()))
+		}
+	}
+	check(m.IPv6Subnet, m.IPv6Gateway, "ipv6_gateway", "ipv6_subnet")
+	check(m.IPv4Subnet, m.IPv4Gateway, "ipv4_gateway", "ipv4_subnet")
+	if !m.IPv6.IsNull() && !m.IPv6.IsUnknown() && !m.IPv6.ValueBool() && !m.IPv6Subnet.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("ipv6_subnet"), "IPv6 Subnet On An IPv4-Only Network",
+			"ipv6 is false but ipv6_subnet is set; remove ipv6_subnet or set ipv6 = true")
+	}
+}
