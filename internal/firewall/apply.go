@@ -1,0 +1,188 @@
+package firewall
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/google/nftables"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Connect returns an nftables connection for the network namespace at
+// netnsPath (for example /run/netns/NAME or /proc/PID/ns/net), or for the
+// current one when netnsPath is empty, and a function that releases it.
+//
+// The connection is not "lasting": every operation opens its own netlink
+// socket inside that namespace, so concurrent reads never share a socket.
+// The functions of this package also open their own netlink sockets for
+// dumps, using conn.NetNS; give them connections made by Connect or by
+// nftables.New(nftables.WithNetNSFd(fd)), not ones with a test dialer.
+func Connect(netnsPath string) (*nftables.Conn, func() error, error) {
+	if netnsPath == "" {
+		c, err := nftables.New()
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, func() error { return nil }, nil
+	}
+	f, err := os.Open(netnsPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open network namespace: %w", err)
+	}
+	c, err := nftables.New(nftables.WithNetNSFd(int(f.Fd())))
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return c, f.Close, nil
+}
+
+// writeMu serialises our batches: google/nftables buffers messages per
+// connection until Flush, so two writers on one connection would otherwise
+// send each other's messages.
+var writeMu sync.Mutex
+
+// Apply creates the table for p, or replaces it whole, in one nftables
+// transaction: "add table; delete table; add table, chains, sets, elements,
+// rules", sent as one batch and committed by the kernel at once. Nobody ever
+// sees the table missing or half-built, and if any part fails the kernel
+// aborts the whole batch, leaving the ruleset exactly as it was.
+// Counters restart at zero on every Apply.
+//
+// With IPv6 "allow" the table keeps both chains and both sets (with the
+// ports and prefixes) but has no rules, so a rule someone adds by hand still
+// shows as drift, and switching postures changes only the rules.
+//
+// Apply does not check who owns an existing table of that name; call Exists
+// before creating a new one.
+func Apply(ctx context.Context, conn *nftables.Conn, p Posture) error {
+	return apply(ctx, conn, p, nil)
+}
+
+// apply is Apply with a hook that can add messages to the batch just before it
+// is sent (the tests use it to make a transaction fail).
+func apply(ctx context.Context, conn *nftables.Conn, p Posture, extra func(*nftables.Conn, *nftables.Table)) error {
+	n, err := p.Normalize()
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	writeMu.Lock()
+	defer writeMu.Unlock()
+
+	t := &nftables.Table{Family: nftables.TableFamilyINet, Name: n.Table}
+	conn.AddTable(t) // "add" does not fail if it exists, so the delete below always has a target
+	conn.DelTable(t)
+	t, err = queueTable(conn, n)
+	if err != nil {
+		// queueTable fails only if google/nftables cannot encode an
+		// element list, which Normalize's limits rule out. The batch
+		// already holds messages and google/nftables cannot drop them,
+		// so send it with one the kernel must refuse (deleting a table
+		// whose name cannot exist): the kernel then aborts all of it.
+		conn.DelTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: n.Table + "\x00invalid"})
+		_ = conn.Flush()
+		return fmt.Errorf("build nftables batch for table inet %s: %w", n.Table, err)
+	}
+	if extra != nil {
+		extra(conn, t)
+	}
+	if err := conn.Flush(); err != nil {
+		return fmt.Errorf("nftables transaction for table inet %s failed (the kernel commits a transaction whole or not at all): %w", n.Table, err)
+	}
+	return nil
+}
+
+// Delete removes the inet table named table, and only it, in one
+// transaction. A table that does not exist is not an error.
+func Delete(ctx context.Context, conn *nftables.Conn, table string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	writeMu.Lock()
+	defer writeMu.Unlock()
+	t, err := findTable(conn, table)
+	if err != nil {
+		return err
+	}
+	if t == nil {
+		return nil
+	}
+	conn.DelTable(t)
+	if err := conn.Flush(); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil // removed by someone else in the meantime
+		}
+		return fmt.Errorf("delete table inet %s: %w", table, err)
+	}
+	return nil
+}
+
+// Exists says whether the inet table exists and whether it looks like one
+// Apply wrote (one of its sets carries our comment). Before creating a table,
+// the provider should refuse to replace an existing table that is not ours.
+func Exists(ctx context.Context, conn *nftables.Conn, table string) (exists, ours bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, false, err
+	}
+	t, err := findTable(conn, table)
+	if err != nil || t == nil {
+		return false, false, err
+	}
+	sets, err := dumpSets(conn, table)
+	if err != nil {
+		return true, false, err
+	}
+	for _, s := range sets {
+		if strings.HasPrefix(s.comment, marker) {
+			return true, true, nil
+		}
+	}
+	return true, false, nil
+}
+
+// findTable returns the inet table named name, or nil. It dumps tables with
+// plain netlink because google/nftables decodes the table flags in host byte
+// order.
+func findTable(conn *nftables.Conn, name string) (*nftables.Table, error) {
+	msgs, err := dump(conn, unix.NFT_MSG_GETTABLE, nil)
+	if err != nil {
+		return nil, fmt.Errorf("list nftables tables: %w", err)
+	}
+	for _, m := range msgs {
+		if len(m.Data) < 4 || m.Data[0] != unix.NFPROTO_INET {
+			continue
+		}
+		ad, err := netlink.NewAttributeDecoder(m.Data[4:])
+		if err != nil {
+			return nil, err
+		}
+		ad.ByteOrder = binary.BigEndian
+		t := &nftables.Table{Family: nftables.TableFamilyINet}
+		for ad.Next() {
+			switch ad.Type() {
+			case unix.NFTA_TABLE_NAME:
+				t.Name = ad.String()
+			case unix.NFTA_TABLE_FLAGS:
+				t.Flags = ad.Uint32()
+			case unix.NFTA_TABLE_USE:
+				t.Use = ad.Uint32()
+			}
+		}
+		if err := ad.Err(); err != nil {
+			return nil, fmt.Errorf("decode table: %w", err)
+		}
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return nil, nil
+}

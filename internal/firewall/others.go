@@ -1,0 +1,234 @@
+package firewall
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/nftables"
+	"golang.org/x/sys/unix"
+)
+
+// Kinds of Finding.
+const (
+	// KindDockerIptables: Docker's chains (DOCKER, DOCKER-USER, ...) in an
+	// ip/ip6 table made through iptables-nft.
+	KindDockerIptables = "docker-iptables"
+	// KindDockerNftables: the tables of Docker's nftables firewall backend
+	// (Docker 29+): "docker-bridges", "docker".
+	KindDockerNftables = "docker-nftables"
+	// KindUFW: UFW's chains (ufw-*, ufw6-*), or the ufw.service unit.
+	KindUFW = "ufw"
+	// KindFirewalld: firewalld's table, or the firewalld.service unit.
+	KindFirewalld = "firewalld"
+	// KindIptablesNft: other base chains that hook input or forward in an
+	// iptables-nft table (ip/ip6 filter and friends).
+	KindIptablesNft = "iptables-nft"
+	// KindNftables: any other inet/ip6/ip table with a chain on the input
+	// or forward hook.
+	KindNftables = "nftables"
+)
+
+// Finding is one other thing that filters (or NATs) this host's traffic.
+type Finding struct {
+	// Name says where: "ip6 filter", "inet firewalld", "ufw.service".
+	Name string
+	// Kind is one of the Kind constants.
+	Kind string
+	// Detail is one line for a human.
+	Detail string
+}
+
+var iptablesTables = map[string]bool{"filter": true, "nat": true, "mangle": true, "raw": true, "security": true}
+
+// OtherFirewalls lists, from the kernel's nftables ruleset, what else filters
+// this host besides the inet table ownTable (default "dockeripv6" when
+// empty): Docker's iptables-nft chains and Docker 29's nftables tables, UFW's
+// chains, firewalld's table, and any other inet/ip6/ip table with a chain on
+// the input or forward hook. It only reads table and chain lists (never
+// rules) and changes nothing. Rules made with iptables-legacy are not in
+// nftables and are not seen. Use MergeUnitStates to add the state of the ufw
+// and firewalld services.
+func OtherFirewalls(ctx context.Context, conn *nftables.Conn, ownTable string) ([]Finding, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if ownTable == "" {
+		ownTable = DefaultTable
+	}
+	tables, err := conn.ListTables()
+	if err != nil {
+		return nil, fmt.Errorf("list nftables tables: %w", err)
+	}
+	chains, err := conn.ListChains()
+	if err != nil {
+		return nil, fmt.Errorf("list nftables chains: %w", err)
+	}
+	type key struct {
+		fam  nftables.TableFamily
+		name string
+	}
+	byTable := map[key][]*nftables.Chain{}
+	for _, c := range chains {
+		if c.Table != nil {
+			k := key{c.Table.Family, c.Table.Name}
+			byTable[k] = append(byTable[k], c)
+		}
+	}
+	slices.SortFunc(tables, func(a, b *nftables.Table) int {
+		if c := strings.Compare(familyName(a.Family), familyName(b.Family)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+
+	var out []Finding
+	for _, t := range tables {
+		if t.Family == nftables.TableFamilyINet && t.Name == ownTable {
+			continue
+		}
+		cs := byTable[key{t.Family, t.Name}]
+		slices.SortFunc(cs, func(a, b *nftables.Chain) int { return strings.Compare(a.Name, b.Name) })
+		where := familyName(t.Family) + " " + t.Name
+		filtersIPv6 := t.Family == nftables.TableFamilyINet || t.Family == nftables.TableFamilyIPv6
+
+		switch {
+		case t.Name == "firewalld":
+			out = append(out, Finding{where, KindFirewalld, "firewalld's table; " + hookSummary(t, cs)})
+			continue
+		case t.Name == "docker-bridges" || t.Name == "docker":
+			d := "Docker's nftables firewall backend (Docker 29+)"
+			if t.Family == nftables.TableFamilyIPv6 || t.Family == nftables.TableFamilyINet {
+				d += ": Docker filters and NATs IPv6 here"
+			}
+			out = append(out, Finding{where, KindDockerNftables, d + "; " + hookSummary(t, cs)})
+			continue
+		}
+
+		var docker, ufw, rest []string
+		for _, c := range cs {
+			switch {
+			case strings.HasPrefix(c.Name, "DOCKER"):
+				docker = append(docker, c.Name)
+			case strings.HasPrefix(c.Name, "ufw-") || strings.HasPrefix(c.Name, "ufw6-"):
+				ufw = append(ufw, c.Name)
+			default:
+				rest = append(rest, c.Name)
+			}
+		}
+		if len(docker) > 0 {
+			d := fmt.Sprintf("Docker's iptables chains (iptables-nft): %s", strings.Join(docker, ", "))
+			if t.Family == nftables.TableFamilyIPv6 && t.Name == "nat" {
+				d += "; Docker NATs IPv6 (ip6tables is on), so IPv6 to published ports bypasses INPUT-based firewalls such as UFW and firewalld"
+			}
+			out = append(out, Finding{where, KindDockerIptables, d})
+		}
+		if len(ufw) > 0 {
+			d := fmt.Sprintf("UFW's chains: %d (%s)", len(ufw), shortList(ufw, 4))
+			if filtersIPv6 {
+				d += "; UFW filters IPv6 addressed to the host (docker-proxy), not what Docker DNATs to containers"
+			}
+			d += "; " + hookSummary(t, cs)
+			out = append(out, Finding{where, KindUFW, d})
+		}
+		if len(docker) > 0 || len(ufw) > 0 {
+			continue
+		}
+		if t.Family != nftables.TableFamilyINet && t.Family != nftables.TableFamilyIPv6 && t.Family != nftables.TableFamilyIPv4 {
+			continue
+		}
+		hooked := false
+		for _, c := range cs {
+			if c.Hooknum != nil && (*c.Hooknum == unix.NF_INET_LOCAL_IN || *c.Hooknum == unix.NF_INET_FORWARD) {
+				hooked = true
+			}
+		}
+		if !hooked {
+			continue
+		}
+		kind := KindNftables
+		if t.Family != nftables.TableFamilyINet && iptablesTables[t.Name] {
+			kind = KindIptablesNft
+		}
+		out = append(out, Finding{where, kind, hookSummary(t, cs)})
+	}
+	return out, nil
+}
+
+// hookSummary describes a table's base chains, e.g.
+// "base chains: INPUT (hook input, priority 0, policy drop); 4 chains in all".
+func hookSummary(t *nftables.Table, cs []*nftables.Chain) string {
+	var base []string
+	for _, c := range cs {
+		if c.Hooknum == nil || c.Priority == nil {
+			continue
+		}
+		h := fmt.Sprintf("hook#%d", *c.Hooknum)
+		if t.Family == nftables.TableFamilyINet || t.Family == nftables.TableFamilyIPv4 || t.Family == nftables.TableFamilyIPv6 {
+			h = hookName(*c.Hooknum)
+		}
+		base = append(base, fmt.Sprintf("%s (%s hook %s, priority %d, policy %s)", c.Name, c.Type, h, *c.Priority, policyName(c.Policy)))
+	}
+	if len(base) == 0 {
+		return fmt.Sprintf("no base chains; %d chains in all", len(cs))
+	}
+	return fmt.Sprintf("base chains: %s; %d chains in all", strings.Join(base, ", "), len(cs))
+}
+
+func shortList(s []string, n int) string {
+	if len(s) <= n {
+		return strings.Join(s, ", ")
+	}
+	return strings.Join(s[:n], ", ") + ", ..."
+}
+
+func familyName(f nftables.TableFamily) string {
+	switch f {
+	case nftables.TableFamilyINet:
+		return "inet"
+	case nftables.TableFamilyIPv4:
+		return "ip"
+	case nftables.TableFamilyIPv6:
+		return "ip6"
+	case nftables.TableFamilyARP:
+		return "arp"
+	case nftables.TableFamilyBridge:
+		return "bridge"
+	case nftables.TableFamilyNetdev:
+		return "netdev"
+	}
+	return fmt.Sprintf("family%d", f)
+}
+
+// MergeUnitStates adds the systemd state of ufw.service and
+// firewalld.service to findings. units maps a unit name to its ActiveState
+// ("active", "inactive", "failed", ...), as the provider reads it over D-Bus;
+// units not in the map are skipped, as are units that are inactive or failed
+// while none of their chains are in nftables (nothing filters then).
+func MergeUnitStates(findings []Finding, units map[string]string) []Finding {
+	out := slices.Clone(findings)
+	for _, u := range []struct{ unit, kind, does string }{
+		{"ufw.service", KindUFW, "UFW filters IPv6 addressed to the host (docker-proxy) but not IPv6 that Docker NATs to containers"},
+		{"firewalld.service", KindFirewalld, "firewalld filters IPv6 addressed to the host; Docker puts its bridges in zone \"docker\" (target ACCEPT)"},
+	} {
+		state, ok := units[u.unit]
+		if !ok {
+			continue
+		}
+		traced := slices.ContainsFunc(findings, func(f Finding) bool { return f.Kind == u.kind })
+		stopped := state == "" || state == "inactive" || state == "failed"
+		if stopped && !traced {
+			continue
+		}
+		d := fmt.Sprintf("systemd unit %s is %s", u.unit, state)
+		switch {
+		case !stopped:
+			d += "; " + u.does
+		case traced:
+			d += ", but its rules are still in the kernel"
+		}
+		out = append(out, Finding{u.unit, u.kind, d})
+	}
+	return out
+}
