@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/dockerapi"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/systemd"
 )
 
 var (
@@ -39,6 +40,26 @@ type providerModel struct {
 // providerData is what resources and data sources receive from Configure.
 type providerData struct {
 	Docker *dockerapi.Client
+	// Systemd dials systemd's manager (the system D-Bus; DBUS_SYSTEM_BUS_ADDRESS is honoured).
+	Systemd func(ctx context.Context) (systemdManager, error)
+}
+
+// systemdManager is what the provider needs from systemd (internal/systemd.Client).
+type systemdManager interface {
+	systemd.Manager
+	Close()
+}
+
+func (d *providerData) systemd(ctx context.Context) (systemdManager, error) {
+	return d.Systemd(ctx)
+}
+
+func dialSystemd(ctx context.Context) (systemdManager, error) {
+	c, err := systemd.Dial(ctx)
+	if err != nil {
+		return nil, err // never a nil *Client inside a non-nil interface
+	}
+	return c, nil
 }
 
 func (p *Provider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -74,7 +95,7 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 			"docker_host depends on a value that is not known until apply; set it to a literal or a variable.")
 		return
 	}
-	data := &providerData{Docker: dockerapi.New(m.DockerHost.ValueString())}
+	data := &providerData{Docker: dockerapi.New(m.DockerHost.ValueString()), Systemd: dialSystemd}
 	tflog.Debug(ctx, "configured dockeripv6 provider", map[string]any{"docker_host": data.Docker.Host})
 	resp.ResourceData = data
 	resp.DataSourceData = data
@@ -84,6 +105,7 @@ func (p *Provider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewULAPrefixResource,
 		NewNetworkResource,
+		NewDaemonConfigResource,
 	}
 }
 

@@ -29,6 +29,7 @@ resource "dockeripv6_network" "mail" {
 var benchV4 = regexp.MustCompile(`^198\.1[89]\.\d+\.\d+/\d+$`)
 
 func TestAccNetwork_lifecycleImportAndRestart(t *testing.T) {
+	sandbox.RequireExclusive(t) // restarts dockerd
 	cli := dockerClient(t)
 	ctx := testCtx(t)
 	const name = "acc-mail"

@@ -1,0 +1,658 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/ula"
+)
+
+var (
+	_ resource.Resource                = &DaemonConfigResource{}
+	_ resource.ResourceWithConfigure   = &DaemonConfigResource{}
+	_ resource.ResourceWithImportState = &DaemonConfigResource{}
+	_ resource.ResourceWithModifyPlan  = &DaemonConfigResource{}
+)
+
+// DefaultDaemonJSON is where dockerd reads its configuration by default.
+const DefaultDaemonJSON = "/etc/docker/daemon.json"
+
+// privateBefore is the private-state key holding each owned key's raw value from
+// before this resource took it (JSON null = the key was absent), for destroy.
+const privateBefore = "before"
+
+// DaemonConfigResource is dockeripv6_daemon_config: the IPv6 keys of daemon.json.
+type DaemonConfigResource struct{ data *providerData }
+
+// NewDaemonConfigResource returns the dockeripv6_daemon_config resource.
+func NewDaemonConfigResource() resource.Resource { return &DaemonConfigResource{} }
+
+type daemonConfigModel struct {
+	ID                  types.String  `tfsdk:"id"`
+	Path                types.String  `tfsdk:"path"`
+	IPv6                types.Bool    `tfsdk:"ipv6"`
+	FixedCIDRv6         netAddrValue  `tfsdk:"fixed_cidr_v6"`
+	IP6Tables           types.Bool    `tfsdk:"ip6tables"`
+	Experimental        types.Bool    `tfsdk:"experimental"`
+	UserlandProxy       types.Bool    `tfsdk:"userland_proxy"`
+	LiveRestore         types.Bool    `tfsdk:"live_restore"`
+	DefaultAddressPools types.List    `tfsdk:"default_address_pools"`
+	Restart             *restartModel `tfsdk:"restart"`
+	RestartPending      types.Bool    `tfsdk:"restart_pending"`
+	DockerVersion       types.String  `tfsdk:"docker_version"`
+}
+
+type restartModel struct {
+	Method  types.String `tfsdk:"method"`
+	Unit    types.String `tfsdk:"unit"`
+	Timeout types.String `tfsdk:"timeout"`
+}
+
+var poolAttrTypes = map[string]attr.Type{"base": types.StringType, "size": types.Int64Type}
+
+// restartSettings are the restart block's values with defaults applied.
+type restartSettings struct {
+	Method  string
+	Unit    string
+	Timeout time.Duration
+}
+
+func (m *daemonConfigModel) restart() restartSettings {
+	r := restartSettings{Method: "systemd", Unit: "docker.service", Timeout: 90 * time.Second}
+	if m.Restart == nil {
+		return r
+	}
+	if v := m.Restart.Method.ValueString(); v != "" {
+		r.Method = v
+	}
+	if v := m.Restart.Unit.ValueString(); v != "" {
+		r.Unit = v
+	}
+	if d, err := time.ParseDuration(m.Restart.Timeout.ValueString()); err == nil && d > 0 {
+		r.Timeout = d
+	}
+	return r
+}
+
+func (r *DaemonConfigResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_daemon_config"
+}
+
+func (r *DaemonConfigResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *DaemonConfigResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	managed := func(key, what string) string {
+		return fmt.Sprintf("daemon.json `%s`: %s Null (unset) means not managed: the key is left as it is.", key, what)
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "The IPv6 keys of the Docker daemon's `daemon.json`, merged per key into the existing file, " +
+			"validated against the running Docker version, written atomically with a backup, and applied by restarting " +
+			"dockerd through systemd over D-Bus; if dockerd does not come back, the previous file is put back and dockerd " +
+			"restarted again.\n\n" +
+			"Only the keys set here are written. Every other key, nested objects, key order, unicode and the formatting " +
+			"of the rest of the file survive every apply byte for byte. Destroy puts each owned key back to what it was " +
+			"before this resource took it (keys that were absent are removed) and restarts dockerd.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed: true, MarkdownDescription: "The path of daemon.json.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"path": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString(DefaultDaemonJSON),
+				MarkdownDescription: "Path of daemon.json. Defaults to `" + DefaultDaemonJSON + "`. A symlink is written " +
+					"through to its target. Changing it replaces the resource.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:    []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"ipv6": schema.BoolAttribute{Optional: true, MarkdownDescription: managed("ipv6",
+				"IPv6 on the default bridge (`docker0`) only; user-defined networks enable IPv6 themselves. Docker before 28 needs `fixed_cidr_v6` with it.")},
+			"fixed_cidr_v6": schema.StringAttribute{CustomType: netAddrType{}, Optional: true,
+				MarkdownDescription: managed("fixed-cidr-v6", "The default bridge's IPv6 subnet. Same rules as a network's `ipv6_subnet`."),
+				Validators:          []validator.String{ipv6SubnetValidator{}}},
+			"ip6tables": schema.BoolAttribute{Optional: true, MarkdownDescription: managed("ip6tables",
+				"Docker's IPv6 NAT and filter rules, so remote IPv6 clients reach containers with their own address. Docker 20.10 to 26 need `experimental = true` for it; 27+ turn it on by default.")},
+			"experimental": schema.BoolAttribute{Optional: true, MarkdownDescription: managed("experimental",
+				"Experimental daemon features. Needed for `ip6tables` on Docker 20.10 to 26; on 27+ it only turns on other experimental features.")},
+			"userland_proxy": schema.BoolAttribute{Optional: true, MarkdownDescription: managed("userland-proxy",
+				"docker-proxy for published ports. With it on and an IPv4-only network, remote IPv6 clients are relayed and seen as the gateway; off, they are refused.")},
+			"live_restore": schema.BoolAttribute{Optional: true, MarkdownDescription: managed("live-restore",
+				"Keep containers running while dockerd restarts (within the same Docker release series).")},
+			"default_address_pools": schema.ListNestedAttribute{
+				Optional: true,
+				MarkdownDescription: managed("default-address-pools", "Pools Docker carves network subnets from. "+
+					"Setting it replaces Docker's default IPv4 pools, so list IPv4 pools too."),
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"base": schema.StringAttribute{Required: true, MarkdownDescription: "The pool, in CIDR form."},
+					"size": schema.Int64Attribute{Required: true, MarkdownDescription: "Prefix length of each network's subnet.",
+						Validators: []validator.Int64{int64validator.Between(1, 128)}},
+				}},
+			},
+			"restart_pending": schema.BoolAttribute{
+				Computed: true,
+				MarkdownDescription: "True when daemon.json asks for something the running dockerd does not do yet " +
+					"(the file was changed and dockerd not restarted). A plan then shows an update that restarts dockerd.",
+			},
+			"docker_version": schema.StringAttribute{
+				Computed: true, MarkdownDescription: "The running daemon's version, as the version rules saw it.",
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"restart": schema.SingleNestedBlock{
+				MarkdownDescription: "How an apply makes dockerd read the new file. Without this block: `systemd`, `docker.service`, `90s`.",
+				Attributes: map[string]schema.Attribute{
+					"method": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("systemd"),
+						MarkdownDescription: "`systemd` restarts the unit over the system D-Bus and waits for it; `none` only writes the file and leaves `restart_pending` true.",
+						Validators:          []validator.String{stringvalidator.OneOf("systemd", "none")}},
+					"unit": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("docker.service"),
+						MarkdownDescription: "The systemd unit that runs dockerd."},
+					"timeout": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("90s"),
+						MarkdownDescription: "How long to wait for the restart job and then for the Docker API, as a Go duration.",
+						Validators:          []validator.String{durationValidator{}}},
+				},
+			},
+		},
+	}
+}
+
+// desiredSettings maps the configuration onto daemonconfig.Settings (null = unmanaged).
+func desiredSettings(ctx context.Context, m daemonConfigModel, diags *diag.Diagnostics) daemonconfig.Settings {
+	var s daemonconfig.Settings
+	b := func(v types.Bool) *bool {
+		if v.IsNull() || v.IsUnknown() {
+			return nil
+		}
+		return daemonconfig.Bool(v.ValueBool())
+	}
+	s.IPv6, s.IP6Tables, s.Experimental, s.UserlandProxy, s.LiveRestore =
+		b(m.IPv6), b(m.IP6Tables), b(m.Experimental), b(m.UserlandProxy), b(m.LiveRestore)
+	if !m.FixedCIDRv6.IsNull() && !m.FixedCIDRv6.IsUnknown() {
+		s.FixedCIDRv6 = daemonconfig.String(canonicalNetAddr(m.FixedCIDRv6.ValueString()))
+	}
+	if !m.DefaultAddressPools.IsNull() && !m.DefaultAddressPools.IsUnknown() {
+		var pools []struct {
+			Base types.String `tfsdk:"base"`
+			Size types.Int64  `tfsdk:"size"`
+		}
+		diags.Append(m.DefaultAddressPools.ElementsAs(ctx, &pools, false)...)
+		out := []daemonconfig.Pool{}
+		for _, p := range pools {
+			out = append(out, daemonconfig.Pool{Base: p.Base.ValueString(), Size: int(p.Size.ValueInt64())})
+		}
+		s.DefaultAddressPools = &out
+	}
+	return s
+}
+
+// setManagedFromFile sets each managed attribute of m (non-null in m) to the value the file holds.
+func setManagedFromFile(ctx context.Context, m *daemonConfigModel, file daemonconfig.Settings, diags *diag.Diagnostics) {
+	bv := func(cur types.Bool, v *bool) types.Bool {
+		if cur.IsNull() {
+			return cur
+		}
+		if v == nil {
+			return types.BoolNull()
+		}
+		return types.BoolValue(*v)
+	}
+	m.IPv6 = bv(m.IPv6, file.IPv6)
+	m.IP6Tables = bv(m.IP6Tables, file.IP6Tables)
+	m.Experimental = bv(m.Experimental, file.Experimental)
+	m.UserlandProxy = bv(m.UserlandProxy, file.UserlandProxy)
+	m.LiveRestore = bv(m.LiveRestore, file.LiveRestore)
+	if !m.FixedCIDRv6.IsNull() {
+		if file.FixedCIDRv6 == nil {
+			m.FixedCIDRv6 = netAddrNull()
+		} else if canonicalNetAddr(*file.FixedCIDRv6) != canonicalNetAddr(m.FixedCIDRv6.ValueString()) {
+			m.FixedCIDRv6 = netAddrOf(*file.FixedCIDRv6)
+		}
+	}
+	if !m.DefaultAddressPools.IsNull() {
+		m.DefaultAddressPools = poolsValue(ctx, file.DefaultAddressPools, diags)
+	}
+}
+
+func poolsValue(ctx context.Context, pools *[]daemonconfig.Pool, diags *diag.Diagnostics) types.List {
+	objType := types.ObjectType{AttrTypes: poolAttrTypes}
+	if pools == nil {
+		return types.ListNull(objType)
+	}
+	var elems []attr.Value
+	for _, p := range *pools {
+		o, d := types.ObjectValue(poolAttrTypes, map[string]attr.Value{"base": types.StringValue(p.Base), "size": types.Int64Value(int64(p.Size))})
+		diags.Append(d...)
+		elems = append(elems, o)
+	}
+	l, d := types.ListValue(objType, elems)
+	diags.Append(d...)
+	return l
+}
+
+// readFile reads daemon.json; a missing file reads as empty.
+func readDaemonJSON(p string) ([]byte, bool, error) {
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	return b, err == nil, err
+}
+
+func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		// Destroy: the owned keys go back, and dockerd restarts.
+		var state daemonConfigModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		if !resp.Diagnostics.HasError() && state.restart().Method == "systemd" {
+			r.warnRestart(ctx, state, "Destroying dockeripv6_daemon_config puts the owned daemon.json keys back to their earlier values and restarts dockerd", &resp.Diagnostics)
+		}
+		return
+	}
+	if r.data == nil || !planKnownEnough(ctx, req) {
+		return
+	}
+	var plan daemonConfigModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	desired := desiredSettings(ctx, plan, &resp.Diagnostics)
+
+	// The file as it is now: validation judges what dockerd will read after the merge.
+	data, _, err := readDaemonJSON(plan.Path.ValueString())
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("path"), "Cannot Read daemon.json", err.Error())
+		return
+	}
+	file, err := daemonconfig.Parse(data)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("path"), "Malformed daemon.json",
+			fmt.Sprintf("%s: %v. The provider never writes a file it cannot parse; fix it by hand first.", plan.Path.ValueString(), err))
+		return
+	}
+	version, verr := r.daemonVersion(ctx)
+	if verr != nil {
+		resp.Diagnostics.AddWarning("Docker Version Unknown",
+			fmt.Sprintf("The version rules for daemon.json could not be checked: %v. They will be checked again at apply.", verr))
+	}
+	val := daemonconfig.Validator{CheckSubnet: func(p string, min, max int) ([]string, error) {
+		_, w, err := ula.Check(p, ula.Limits{Min: min, Max: max})
+		return w, err
+	}}
+	for _, d := range val.ValidateChange(file, desired, version) {
+		at := path.Root(d.Attribute)
+		if d.Index >= 0 && d.Attribute == "default_address_pools" {
+			at = at.AtListIndex(d.Index)
+			if d.Field != "" {
+				at = at.AtName(d.Field)
+			}
+		}
+		if d.Severity == daemonconfig.SeverityWarning {
+			resp.Diagnostics.AddAttributeWarning(at, d.Summary, d.Detail)
+		} else {
+			resp.Diagnostics.AddAttributeError(at, d.Summary, d.Detail)
+		}
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if version.Known() {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("docker_version"), version.String())...)
+	}
+
+	restart := plan.restart()
+	changes := !daemonconfig.Effective(file, desired).Equal(file) || req.State.Raw.IsNull()
+	pendingNow := false
+	if !req.State.Raw.IsNull() {
+		var state daemonConfigModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		pendingNow = state.RestartPending.ValueBool()
+	}
+	willRestart := restart.Method == "systemd" && (changes || pendingNow)
+	pendingAfter := restart.Method == "none" && (changes || pendingNow)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("restart_pending"), pendingAfter)...)
+	if willRestart {
+		why := "daemon.json changes"
+		if !changes {
+			why = "daemon.json was changed earlier and dockerd has not been restarted since (restart_pending)"
+		}
+		r.warnRestart(ctx, plan, fmt.Sprintf("Applying restarts dockerd (%s over systemd) because %s", restart.Unit, why), &resp.Diagnostics)
+	}
+}
+
+func planKnownEnough(ctx context.Context, req resource.ModifyPlanRequest) bool {
+	var p types.String
+	req.Plan.GetAttribute(ctx, path.Root("path"), &p)
+	return !p.IsUnknown()
+}
+
+func (r *DaemonConfigResource) warnRestart(ctx context.Context, m daemonConfigModel, what string, diags *diag.Diagnostics) {
+	if r.data == nil {
+		return
+	}
+	n, err := r.data.Docker.RunningContainers(ctx)
+	detail := what + ". "
+	switch {
+	case err != nil:
+		detail += fmt.Sprintf("The number of running containers could not be read (%v).", err)
+	case n == 0:
+		detail += "No container is running, so nothing stops."
+	default:
+		info, _ := r.data.Docker.Info(ctx)
+		if info.LiveRestoreEnabled {
+			detail += fmt.Sprintf("%d running container(s) keep running: live-restore is on (as long as the bridge settings they use do not change).", n)
+		} else {
+			detail += fmt.Sprintf("%d running container(s) will be stopped and started again with it (set live_restore = true to keep them running across restarts). On a mail host, plan this for a quiet moment.", n)
+		}
+	}
+	diags.AddWarning("Docker Daemon Restart", detail)
+}
+
+func (r *DaemonConfigResource) daemonVersion(ctx context.Context) (daemonconfig.DockerVersion, error) {
+	if r.data == nil {
+		return daemonconfig.DockerVersion{}, errors.New("provider not configured")
+	}
+	v, err := r.data.Docker.ServerVersion(ctx)
+	if err != nil {
+		return daemonconfig.DockerVersion{}, err
+	}
+	return daemonconfig.ParseVersion(v.Server, v.API)
+}
+
+func (r *DaemonConfigResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan daemonConfigModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, plan, nil, nil, &resp.State, resp.Private, &resp.Diagnostics)
+}
+
+func (r *DaemonConfigResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state daemonConfigModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	before, diags := loadBefore(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	r.apply(ctx, plan, &state, before, &resp.State, resp.Private, &resp.Diagnostics)
+}
+
+type privateGetter interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+}
+
+func loadBefore(ctx context.Context, p privateGetter) (map[string]json.RawMessage, diag.Diagnostics) {
+	raw, diags := p.GetKey(ctx, privateBefore)
+	before := map[string]json.RawMessage{}
+	if len(raw) == 0 {
+		return before, diags
+	}
+	var stored map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &stored); err != nil {
+		diags.AddError("Corrupt Private State", err.Error())
+		return before, diags
+	}
+	for k, v := range stored {
+		if string(v) == `{"absent":true}` {
+			before[k] = nil
+		} else {
+			before[k] = v
+		}
+	}
+	return before, diags
+}
+
+type privateSetter interface {
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+func storeBefore(ctx context.Context, p privateSetter, before map[string]json.RawMessage) diag.Diagnostics {
+	// Private state values must be JSON objects at the top; an absent key is
+	// stored as {"absent":true}, which no daemon.json value of an owned key can be.
+	stored := map[string]json.RawMessage{}
+	for k, v := range before {
+		if v == nil {
+			stored[k] = json.RawMessage(`{"absent":true}`)
+		} else {
+			stored[k] = v
+		}
+	}
+	b, _ := json.Marshal(stored)
+	return p.SetKey(ctx, privateBefore, b)
+}
+
+// apply merges the plan into daemon.json, restarts dockerd and verifies, rolling back on failure.
+func (r *DaemonConfigResource) apply(ctx context.Context, plan daemonConfigModel, prior *daemonConfigModel,
+	before map[string]json.RawMessage, state stateSetter, private privateSetter, diags *diag.Diagnostics) {
+	if before == nil {
+		before = map[string]json.RawMessage{}
+	}
+	p := plan.Path.ValueString()
+	desired := desiredSettings(ctx, plan, diags)
+	if diags.HasError() {
+		return
+	}
+	restart := plan.restart()
+	unlock, err := daemonconfig.Lock(ctx, p)
+	if err != nil {
+		diags.AddError("Cannot Lock daemon.json", err.Error())
+		return
+	}
+	defer unlock()
+
+	original, _, err := readDaemonJSON(p)
+	if err != nil {
+		diags.AddError("Cannot Read daemon.json", err.Error())
+		return
+	}
+	// Remember what each newly managed key was before this resource took it.
+	var newKeys []string
+	for _, k := range desired.Keys() {
+		if _, ok := before[k]; !ok {
+			newKeys = append(newKeys, k)
+		}
+	}
+	snap, err := daemonconfig.Snapshot(original, newKeys...)
+	if err != nil {
+		diags.AddError("Malformed daemon.json", fmt.Sprintf("%s: %v. The provider never writes a file it cannot parse.", p, err))
+		return
+	}
+	for k, v := range snap {
+		before[k] = v
+	}
+	// Keys no longer managed go back to what they were before.
+	if prior != nil {
+		unmanaged := map[string]json.RawMessage{}
+		for _, k := range desiredSettings(ctx, *prior, diags).Keys() {
+			if !contains(desired.Keys(), k) {
+				unmanaged[k] = before[k]
+				delete(before, k)
+			}
+		}
+		if len(unmanaged) > 0 {
+			if original, err = daemonconfig.Restore(original, unmanaged); err != nil {
+				diags.AddError("Cannot Restore Unmanaged Keys", err.Error())
+				return
+			}
+		}
+	}
+	candidate, err := daemonconfig.Merge(original, desired)
+	if err != nil {
+		diags.AddError("Cannot Merge daemon.json", err.Error())
+		return
+	}
+	wasPending := prior != nil && prior.RestartPending.ValueBool()
+	res := r.writeAndRestart(ctx, p, original, candidate, restart, wasPending, diags)
+	if diags.HasError() {
+		return
+	}
+	diags.Append(storeBefore(ctx, private, before)...)
+
+	plan.ID = types.StringValue(p)
+	plan.RestartPending = types.BoolValue(res.pending)
+	if res.version != "" {
+		plan.DockerVersion = types.StringValue(res.version)
+	} else if plan.DockerVersion.IsUnknown() {
+		plan.DockerVersion = types.StringNull()
+	}
+	diags.Append(state.Set(ctx, &plan)...)
+}
+
+type stateSetter interface {
+	Set(ctx context.Context, v any) diag.Diagnostics
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *DaemonConfigResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state daemonConfigModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	p := state.Path.ValueString()
+	data, _, err := readDaemonJSON(p)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot Read daemon.json", err.Error())
+		return
+	}
+	file, err := daemonconfig.Parse(data)
+	if err != nil {
+		resp.Diagnostics.AddError("Malformed daemon.json", fmt.Sprintf("%s: %v. The provider never writes a file it cannot parse; fix it by hand.", p, err))
+		return
+	}
+	setManagedFromFile(ctx, &state, file, &resp.Diagnostics)
+	if r.data != nil {
+		if obs, version, err := r.observe(ctx); err == nil {
+			pending := daemonconfig.PendingKeys(file, obs)
+			state.RestartPending = types.BoolValue(len(pending) > 0)
+			state.DockerVersion = types.StringValue(version)
+			if len(pending) > 0 {
+				tflog.Info(ctx, "daemon.json differs from the running daemon", map[string]any{"keys": strings.Join(pending, ",")})
+			}
+		} else {
+			tflog.Warn(ctx, "cannot observe the running daemon", map[string]any{"error": err.Error()})
+		}
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *DaemonConfigResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state daemonConfigModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	before, diags := loadBefore(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	p := state.Path.ValueString()
+	unlock, err := daemonconfig.Lock(ctx, p)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot Lock daemon.json", err.Error())
+		return
+	}
+	defer unlock()
+	original, exists, err := readDaemonJSON(p)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot Read daemon.json", err.Error())
+		return
+	}
+	if !exists {
+		return
+	}
+	restored, err := daemonconfig.Restore(original, before)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot Restore daemon.json", err.Error())
+		return
+	}
+	r.writeAndRestart(ctx, p, original, restored, state.restart(), false, &resp.Diagnostics)
+}
+
+// ImportState adopts daemon.json at the given path: every owned key present in the
+// file becomes managed, with its current value as the value to restore on destroy.
+func (r *DaemonConfigResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	p := req.ID
+	data, exists, err := readDaemonJSON(p)
+	if err != nil || !exists {
+		resp.Diagnostics.AddError("Cannot Import daemon.json", fmt.Sprintf("reading %s: %v", p, errOr(err, "no such file")))
+		return
+	}
+	file, err := daemonconfig.Parse(data)
+	if err != nil {
+		resp.Diagnostics.AddError("Malformed daemon.json", fmt.Sprintf("%s: %v", p, err))
+		return
+	}
+	m := daemonConfigModel{
+		ID: types.StringValue(p), Path: types.StringValue(p),
+		IPv6: types.BoolValue(false), IP6Tables: types.BoolValue(false), Experimental: types.BoolValue(false),
+		UserlandProxy: types.BoolValue(false), LiveRestore: types.BoolValue(false),
+		FixedCIDRv6:         netAddrOf("::/0"),
+		DefaultAddressPools: types.ListValueMust(types.ObjectType{AttrTypes: poolAttrTypes}, nil),
+		RestartPending:      types.BoolValue(false), DockerVersion: types.StringNull(),
+	}
+	setManagedFromFile(ctx, &m, file, &resp.Diagnostics)
+	snap, err := daemonconfig.Snapshot(data, file.Keys()...)
+	if err != nil {
+		resp.Diagnostics.AddError("Malformed daemon.json", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(storeBefore(ctx, resp.Private, snap)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+func errOr(err error, s string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return s
+}
+
+type durationValidator struct{}
+
+func (durationValidator) Description(context.Context) string {
+	return "a Go duration such as 90s or 2m"
+}
+func (v durationValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+func (durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	d, err := time.ParseDuration(req.ConfigValue.ValueString())
+	if err != nil || d <= 0 {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Duration",
+			fmt.Sprintf("%q is not a positive duration: use a Go duration such as \"90s\" or \"2m\"", req.ConfigValue.ValueString()))
+	}
+}
