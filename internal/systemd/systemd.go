@@ -1,0 +1,263 @@
+// Package systemd is the provider's client for systemd's manager over the
+// D-Bus system bus (github.com/coreos/go-systemd/v22/dbus): restart a unit
+// and wait for the job, read a unit's state, its ExecStart command line, and
+// which of some units are active.
+//
+// The bus address is DBUS_SYSTEM_BUS_ADDRESS when set, else the standard
+// unix:path=/var/run/dbus/system_bus_socket; that is how tests point it at
+// the sandbox's private bus (internal/sandbox).
+package systemd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+)
+
+// DefaultBusAddress is the system bus when DBUS_SYSTEM_BUS_ADDRESS is unset.
+const DefaultBusAddress = "unix:path=/var/run/dbus/system_bus_socket"
+
+// Job results systemd reports (JobRemoved). Only JobDone is success.
+const (
+	JobDone       = "done"
+	JobFailed     = "failed"
+	JobCanceled   = "canceled"
+	JobTimeout    = "timeout"
+	JobDependency = "dependency"
+	JobSkipped    = "skipped"
+)
+
+// State is a unit's state as systemd reports it.
+type State struct {
+	LoadState   string // loaded, not-found, masked, error, ...
+	ActiveState string // active, inactive, failed, activating, deactivating, ...
+	SubState    string // running, dead, failed, exited, ... (type specific)
+	MainPID     uint32 // services only; 0 when none
+}
+
+// Manager is what the provider needs from systemd; *Client implements it and
+// tests can substitute their own.
+type Manager interface {
+	Restart(ctx context.Context, unit string, timeout time.Duration) (string, error)
+	UnitState(ctx context.Context, unit string) (State, error)
+	ExecStart(ctx context.Context, unit string) (path string, argv []string, err error)
+	ActiveUnits(ctx context.Context, names ...string) (map[string]string, error)
+}
+
+var _ Manager = (*Client)(nil)
+
+// BusAddress is the system bus address this package connects to.
+func BusAddress() string {
+	if a := os.Getenv("DBUS_SYSTEM_BUS_ADDRESS"); a != "" {
+		return a
+	}
+	return DefaultBusAddress
+}
+
+// Client is a connection to systemd's manager.
+type Client struct {
+	conn *sd.Conn
+	addr string
+}
+
+// Dial connects to systemd on the system bus. The connection is closed when
+// ctx is done or Close is called, whichever comes first.
+func Dial(ctx context.Context) (*Client, error) {
+	addr := BusAddress()
+	conn, err := sd.NewSystemConnectionContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach systemd over D-Bus at %s: %w", addr, err)
+	}
+	return &Client{conn: conn, addr: addr}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() { c.conn.Close() }
+
+// wrap turns a D-Bus call error into one that says where it came from.
+func (c *Client) wrap(what string, err error) error {
+	var derr dbus.Error
+	if errors.As(err, &derr) {
+		switch derr.Name {
+		case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner":
+			return fmt.Errorf("%s: systemd is not running on the D-Bus system bus at %s (no owner of org.freedesktop.systemd1): %w", what, c.addr, err)
+		case "org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired":
+			return fmt.Errorf("%s: systemd refused the request (run as root or grant polkit rights): %w", what, err)
+		}
+		return fmt.Errorf("%s: systemd answered %s: %w", what, derr.Name, err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return fmt.Errorf("%s: D-Bus call to systemd at %s failed: %w", what, c.addr, err)
+}
+
+// Restart asks systemd to restart unit (mode "replace") and waits for the
+// job to end, at most timeout (if > 0) and while ctx lives. It returns the
+// job result; anything but "done" comes with an error that names the unit,
+// the result and the unit's state afterwards.
+func (c *Client) Restart(ctx context.Context, unit string, timeout time.Duration) (string, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	ch := make(chan string, 1)
+	id, err := c.conn.RestartUnitContext(ctx, unit, "replace", ch)
+	if err != nil {
+		return "", c.wrap("systemd: restart "+unit, err)
+	}
+	select {
+	case result := <-ch:
+		if result == JobDone {
+			return result, nil
+		}
+		return result, fmt.Errorf("systemd: restart of %s finished with job result %q%s", unit, result, c.describe(unit))
+	case <-ctx.Done():
+		return "", fmt.Errorf("systemd: gave up waiting for the restart of %s (job %d still queued or running in systemd): %w", unit, id, ctx.Err())
+	}
+}
+
+// describe summarises a unit's state after a failed job, best effort.
+func (c *Client) describe(unit string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	props, err := c.conn.GetAllPropertiesContext(ctx, unit)
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, " (unit is %v/%v", props["ActiveState"], props["SubState"])
+	if r, ok := props["Result"].(string); ok && r != "" {
+		fmt.Fprintf(&b, ", service result %s", r)
+	}
+	if code, ok := props["ExecMainCode"].(int32); ok && code != 0 {
+		status, _ := props["ExecMainStatus"].(int32)
+		switch code {
+		case 1:
+			fmt.Fprintf(&b, ", main process exited with status %d", status)
+		default:
+			fmt.Fprintf(&b, ", main process killed by signal %d", status)
+		}
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// UnitState reads a unit's load, active and sub state and main PID. A unit
+// systemd does not know is not an error: LoadState is "not-found".
+func (c *Client) UnitState(ctx context.Context, unit string) (State, error) {
+	props, err := c.conn.GetUnitPropertiesContext(ctx, unit)
+	if err != nil {
+		return State{}, c.wrap("systemd: state of "+unit, err)
+	}
+	st := State{}
+	st.LoadState, _ = props["LoadState"].(string)
+	st.ActiveState, _ = props["ActiveState"].(string)
+	st.SubState, _ = props["SubState"].(string)
+	if strings.HasSuffix(unit, ".service") && st.LoadState == "loaded" {
+		p, err := c.conn.GetServicePropertyContext(ctx, unit, "MainPID")
+		if err != nil {
+			return st, c.wrap("systemd: main PID of "+unit, err)
+		}
+		st.MainPID, _ = p.Value.Value().(uint32)
+	}
+	return st, nil
+}
+
+// execCommand is one element of systemd's ExecStart property, a(sasbttttuii).
+type execCommand struct {
+	Path                    string
+	Argv                    []string
+	IgnoreErrors            bool
+	StartTimestamp          uint64
+	StartTimestampMonotonic uint64
+	ExitTimestamp           uint64
+	ExitTimestampMonotonic  uint64
+	PID                     uint32
+	Code                    int32
+	Status                  int32
+}
+
+// ExecStart returns the binary and the full argv (argv[0] included) of a
+// service's first ExecStart command, e.g. "/usr/sbin/dockerd" and
+// ["/usr/sbin/dockerd", "-H", "fd://", "--containerd=..."].
+func (c *Client) ExecStart(ctx context.Context, unit string) (string, []string, error) {
+	p, err := c.conn.GetServicePropertyContext(ctx, unit, "ExecStart")
+	if err != nil {
+		return "", nil, c.wrap("systemd: ExecStart of "+unit, err)
+	}
+	var cmds []execCommand
+	if err := dbus.Store([]any{p.Value.Value()}, &cmds); err != nil {
+		return "", nil, fmt.Errorf("systemd: ExecStart of %s has an unexpected type %s: %w", unit, p.Value.Signature(), err)
+	}
+	if len(cmds) == 0 {
+		return "", nil, fmt.Errorf("systemd: %s has no ExecStart (is the unit loaded? a service?)", unit)
+	}
+	return cmds[0].Path, cmds[0].Argv, nil
+}
+
+// ActiveUnits returns the ActiveState of each named unit ("active",
+// "inactive", "failed", ...); units systemd does not know are "inactive"
+// (their LoadState is not-found). Used to detect ufw.service and
+// firewalld.service.
+func (c *Client) ActiveUnits(ctx context.Context, names ...string) (map[string]string, error) {
+	out := make(map[string]string, len(names))
+	if len(names) == 0 {
+		return out, nil
+	}
+	units, err := c.conn.ListUnitsByNamesContext(ctx, names)
+	if err != nil {
+		return nil, c.wrap("systemd: list units "+strings.Join(names, ", "), err)
+	}
+	for _, u := range units {
+		out[u.Name] = u.ActiveState
+	}
+	return out, nil
+}
+
+// Restart dials systemd, restarts unit and waits (see Client.Restart).
+func Restart(ctx context.Context, unit string, timeout time.Duration) (string, error) {
+	c, err := Dial(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	return c.Restart(ctx, unit, timeout)
+}
+
+// UnitState dials systemd and reads a unit's state (see Client.UnitState).
+func UnitState(ctx context.Context, unit string) (State, error) {
+	c, err := Dial(ctx)
+	if err != nil {
+		return State{}, err
+	}
+	defer c.Close()
+	return c.UnitState(ctx, unit)
+}
+
+// ExecStart dials systemd and reads a service's ExecStart (see Client.ExecStart).
+func ExecStart(ctx context.Context, unit string) (string, []string, error) {
+	c, err := Dial(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	defer c.Close()
+	return c.ExecStart(ctx, unit)
+}
+
+// ActiveUnits dials systemd and reads units' active states (see Client.ActiveUnits).
+func ActiveUnits(ctx context.Context, names ...string) (map[string]string, error) {
+	c, err := Dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.ActiveUnits(ctx, names...)
+}
