@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -52,7 +53,15 @@ func randomHex(n int) string {
 // with ULA and 198.19.0.0/16 addresses that no interface or route of the
 // current namespace uses. It needs CAP_NET_ADMIN and CAP_SYS_ADMIN. Close
 // removes it; on error nothing is left behind.
-func NewRemoteClient(ctx context.Context) (rc *RemoteClient, err error) {
+func NewRemoteClient(ctx context.Context) (*RemoteClient, error) {
+	return newRemoteClient(ctx, "")
+}
+
+// newRemoteClient is NewRemoteClient with the client prefixes derived from seed:
+// the same seed gives the same addresses run after run (so a data source's
+// client_address does not change at every plan) unless they are taken; an
+// empty seed picks them at random.
+func newRemoteClient(ctx context.Context, seed string) (rc *RemoteClient, err error) {
 	suffix := randomHex(4)
 	rc = &RemoteClient{Netns: NamePrefix + suffix, HostLink: LinkPrefix + suffix, ns: netns.None()}
 	register("n/"+rc.Netns, "l/"+rc.HostLink)
@@ -65,7 +74,7 @@ func NewRemoteClient(ctx context.Context) (rc *RemoteClient, err error) {
 	if err := ctx.Err(); err != nil {
 		return rc, err
 	}
-	v6, v4, err := pickClientPrefixes()
+	v6, v4, err := pickClientPrefixes(seed)
 	if err != nil {
 		return rc, err
 	}
@@ -332,10 +341,11 @@ func (rc *RemoteClient) Close() error {
 	return rc.closeErr
 }
 
-// pickClientPrefixes picks a random ULA /64 and a random /30 in 198.19.0.0/16
-// that overlap no address or route of the current namespace and no other
-// remote client of this process.
-func pickClientPrefixes() (v6, v4 netip.Prefix, err error) {
+// pickClientPrefixes picks a ULA /64 and a /30 in 198.19.0.0/16 that overlap no
+// address or route of the current namespace and no other remote client of this
+// process: the candidates are SHA-256(seed, i) for i = 0, 1, ... when seed is
+// set, random otherwise.
+func pickClientPrefixes(seed string) (v6, v4 netip.Prefix, err error) {
 	used, err := usedPrefixes()
 	if err != nil {
 		return v6, v4, err
@@ -348,17 +358,23 @@ func pickClientPrefixes() (v6, v4 netip.Prefix, err error) {
 		}
 		return true
 	}
-	for range 100 {
+	for i := range 100 {
 		var b [16]byte
-		if _, err := rand.Read(b[1:8]); err != nil {
-			return v6, v4, err
-		}
-		b[0] = 0xfd // RFC 4193, L=1; 40-bit random Global ID + random subnet ID
-		v6 = netip.PrefixFrom(netip.AddrFrom16(b), 64)
 		r := make([]byte, 2)
-		if _, err := rand.Read(r); err != nil {
-			return v6, v4, err
+		if seed != "" {
+			sum := sha256.Sum256([]byte(fmt.Sprintf("dockeripv6 probe client\x00%s\x00%d", seed, i)))
+			copy(b[1:8], sum[:7])
+			copy(r, sum[7:9])
+		} else {
+			if _, err := rand.Read(b[1:8]); err != nil {
+				return v6, v4, err
+			}
+			if _, err := rand.Read(r); err != nil {
+				return v6, v4, err
+			}
 		}
+		b[0] = 0xfd // RFC 4193, L=1; 40-bit Global ID + subnet ID from the seed or random
+		v6 = netip.PrefixFrom(netip.AddrFrom16(b), 64)
 		base := clientIPv4Range.Addr().As4()
 		v4 = netip.PrefixFrom(netip.AddrFrom4([4]byte{base[0], base[1], r[0], r[1] &^ 3}), 30)
 		if free(v6) && free(v4) && reservePrefixes(v6, v4) {

@@ -212,8 +212,12 @@ func TestNetnsPrefixesAvoidHostAddresses(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for range 50 {
-		v6, v4, err := pickClientPrefixes()
+	for i := range 50 {
+		seed := ""
+		if i%2 == 1 {
+			seed = fmt.Sprint("seed-", i)
+		}
+		v6, v4, err := pickClientPrefixes(seed)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,6 +228,41 @@ func TestNetnsPrefixesAvoidHostAddresses(t *testing.T) {
 				t.Fatalf("picked %s / %s inside the host's %s", v6, v4, p)
 			}
 		}
+	}
+}
+
+// A seed gives the same client prefixes run after run, so the data source's
+// client_address is stable; a prefix in use moves it to the next candidate.
+func TestPickClientPrefixesSeeded(t *testing.T) {
+	requireIsolatedNetns(t)
+	a6, a4, err := pickClientPrefixes("bridge/ipv6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	releasePrefixes(a6, a4)
+	b6, b4, err := pickClientPrefixes("bridge/ipv6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a6 != b6 || a4 != b4 {
+		t.Fatalf("same seed gave %s/%s then %s/%s", a6, a4, b6, b4)
+	}
+	// While b is reserved, the same seed must pick something else.
+	c6, c4, err := pickClientPrefixes("bridge/ipv6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	releasePrefixes(b6, b4, c6, c4)
+	if c6 == b6 || c4 == b4 {
+		t.Fatalf("a reserved prefix was handed out twice: %s/%s", c6, c4)
+	}
+	o6, o4, err := pickClientPrefixes("bridge/ipv4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	releasePrefixes(o6, o4)
+	if o6 == a6 {
+		t.Fatalf("different seeds gave the same prefix %s", o6)
 	}
 }
 

@@ -177,7 +177,7 @@ func Run(ctx context.Context, cli client.APIClient, o Options) (res Result, err 
 	)
 	if o.Client == ClientRemote {
 		var rc *RemoteClient
-		if rc, err = NewRemoteClient(ctx); err != nil {
+		if rc, err = newRemoteClient(ctx, o.Network+"/"+o.Family); err != nil {
 			if errors.Is(err, unix.EPERM) {
 				return res, fmt.Errorf("probe: simulated remote client needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN); use client = %q to measure from the host itself: %w", ClientLocal, err)
 			}
