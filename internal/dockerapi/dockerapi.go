@@ -124,10 +124,7 @@ func (c *Client) Info(ctx context.Context) (system.Info, error) {
 }
 
 // Version is the daemon's version and negotiated API version.
-type Version struct {
-	Server, API  string
-	Major, Minor int
-}
+type Version struct{ Server, API string }
 
 // ServerVersion reads /version.
 func (c *Client) ServerVersion(ctx context.Context) (Version, error) {
@@ -139,34 +136,7 @@ func (c *Client) ServerVersion(ctx context.Context) (Version, error) {
 	if err != nil {
 		return Version{}, err
 	}
-	out := Version{Server: v.Version, API: v.APIVersion}
-	out.Major, out.Minor = EngineRelease(v.Version, v.APIVersion)
-	return out, nil
-}
-
-// apiToRelease maps an Engine API version to the Docker release that introduced it.
-var apiToRelease = map[string][2]int{
-	"1.40": {19, 3}, "1.41": {20, 10}, "1.42": {23, 0}, "1.43": {24, 0}, "1.44": {25, 0},
-	"1.45": {26, 0}, "1.46": {27, 0}, "1.47": {27, 3}, "1.48": {28, 0}, "1.49": {28, 1},
-	"1.50": {28, 2}, "1.51": {28, 3}, "1.52": {29, 0}, "1.53": {29, 1},
-}
-
-// EngineRelease returns the Docker release (major, minor) a daemon reports. Engines
-// built from the moby/moby v2 module report a module version ("2.0.0-beta.24" or
-// "dev") rather than a release, so the API version decides for those.
-func EngineRelease(server, api string) (int, int) {
-	var maj, min int
-	if n, _ := fmt.Sscanf(server, "%d.%d", &maj, &min); n == 2 && maj >= 17 {
-		return maj, min
-	}
-	if r, ok := apiToRelease[api]; ok {
-		return r[0], r[1]
-	}
-	// An API newer than this table knows: at least the newest release listed.
-	if strings.HasPrefix(api, "1.") && api > "1.53" {
-		return 29, 1
-	}
-	return 0, 0
+	return Version{Server: v.Version, API: v.APIVersion}, nil
 }
 
 // IsNotFound reports whether err is the daemon's "no such object".

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/dockerapi"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/systemd"
 )
@@ -52,6 +53,15 @@ type systemdManager interface {
 
 func (d *providerData) systemd(ctx context.Context) (systemdManager, error) {
 	return d.Systemd(ctx)
+}
+
+// dockerVersion is the running daemon's release, for the version rules.
+func (d *providerData) dockerVersion(ctx context.Context) (daemonconfig.DockerVersion, error) {
+	v, err := d.Docker.ServerVersion(ctx)
+	if err != nil {
+		return daemonconfig.DockerVersion{}, err
+	}
+	return daemonconfig.ParseVersion(v.Server, v.API)
 }
 
 func dialSystemd(ctx context.Context) (systemdManager, error) {
@@ -106,11 +116,15 @@ func (p *Provider) Resources(_ context.Context) []func() resource.Resource {
 		NewULAPrefixResource,
 		NewNetworkResource,
 		NewDaemonConfigResource,
+		NewFirewallResource,
 	}
 }
 
 func (p *Provider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{}
+	return []func() datasource.DataSource{
+		NewClientIPDataSource,
+		NewHostDataSource,
+	}
 }
 
 func (p *Provider) Functions(_ context.Context) []func() function.Function {

@@ -373,11 +373,7 @@ func (r *DaemonConfigResource) daemonVersion(ctx context.Context) (daemonconfig.
 	if r.data == nil {
 		return daemonconfig.DockerVersion{}, errors.New("provider not configured")
 	}
-	v, err := r.data.Docker.ServerVersion(ctx)
-	if err != nil {
-		return daemonconfig.DockerVersion{}, err
-	}
-	return daemonconfig.ParseVersion(v.Server, v.API)
+	return r.data.dockerVersion(ctx)
 }
 
 func (r *DaemonConfigResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {

@@ -164,13 +164,15 @@ func (r *NetworkResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		if plan.IPv6.ValueBool() && plan.IPv6Subnet.IsNull() && req.State.Raw.IsNull() {
+		var configSubnet netAddrValue
+		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("ipv6_subnet"), &configSubnet)...)
+		if plan.IPv6.ValueBool() && configSubnet.IsNull() && req.State.Raw.IsNull() {
 			// Only an unset subnet needs the daemon's version; unknown values come from other resources.
-			if v, err := r.data.Docker.ServerVersion(ctx); err == nil && v.Major > 0 && v.Major < 27 {
+			if v, err := r.data.dockerVersion(ctx); err == nil && v.Known() && v.Before(27, 0) {
 				resp.Diagnostics.AddAttributeError(path.Root("ipv6_subnet"), "IPv6 Subnet Required On This Docker Version",
-					fmt.Sprintf("Docker %s (API %s) cannot allocate an IPv6 subnet for a network by itself (automatic ULA pools arrived in Docker 27). "+
-						"Set ipv6_subnet, for example cidrsubnet(ula_prefix(\"%s\"), 16, 1), or set ipv6 = false for an IPv4-only network.",
-						v.Server, v.API, plan.Name.ValueString()))
+					fmt.Sprintf("Docker %s cannot allocate an IPv6 subnet for a network by itself (automatic ULA pools arrived in Docker 27). "+
+						"Set ipv6_subnet, for example cidrsubnet(provider::dockeripv6::ula_prefix(\"%s\"), 16, 1), or set ipv6 = false for an IPv4-only network.",
+						v, plan.Name.ValueString()))
 			}
 		}
 	}

@@ -198,3 +198,48 @@ func importedSubnet(want string) resource.ImportStateCheckFunc {
 		return nil
 	}
 }
+
+// Docker 27+ allocates a ULA subnet itself for an IPv6 network without one (computed,
+// never a diff); Docker 20.10 to 26 cannot, and the plan says so.
+func TestAccNetwork_ipv6WithoutSubnetByVersion(t *testing.T) {
+	cli := dockerClient(t)
+	ctx := testCtx(t)
+	cfg := `resource "dockeripv6_network" "auto" { name = "acc-auto-ula" }`
+	switch sandbox.Engine() {
+	case "20":
+		resource.Test(t, resource.TestCase{
+			ProtoV6ProviderFactories: testProviders,
+			Steps: []resource.TestStep{{Config: cfg, PlanOnly: true,
+				ExpectError: errorLike("cannot allocate an IPv6 subnet for a network by itself")}},
+		})
+	case "29":
+		resource.Test(t, resource.TestCase{
+			ProtoV6ProviderFactories: testProviders,
+			Steps: []resource.TestStep{
+				{
+					Config: cfg,
+					ConfigStateChecks: []statecheck.StateCheck{
+						statecheck.ExpectKnownValue("dockeripv6_network.auto", tfjsonpath.New("ipv6_subnet"),
+							knownvalue.StringRegexp(regexp.MustCompile(`^fd[0-9a-f]{2}:[0-9a-f:]+/64$`))),
+					},
+					Check: func(s *terraform.State) error {
+						n, err := cli.NetworkInspect(ctx, "acc-auto-ula", network.InspectOptions{})
+						if err != nil {
+							return err
+						}
+						want := s.RootModule().Resources["dockeripv6_network.auto"].Primary.Attributes["ipv6_subnet"]
+						for _, c := range n.IPAM.Config {
+							if c.Subnet == want {
+								return nil
+							}
+						}
+						return fmt.Errorf("state says %s, docker says %+v", want, n.IPAM.Config)
+					},
+				},
+				{Config: cfg, ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+			},
+		})
+	default:
+		t.Fatalf("unknown sandbox engine %q", sandbox.Engine())
+	}
+}
