@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
 	"github.com/google/nftables"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -83,6 +82,7 @@ func (r *DaemonConfigResource) writeAndRestart(ctx context.Context, p string, or
 	defer mgr.Close()
 
 	start := time.Now()
+	var downtime time.Duration // from asking systemd to the Docker API answering again
 	failure := ""
 	if result, err := mgr.Restart(ctx, rs.Unit, rs.Timeout); err != nil {
 		failure = fmt.Sprintf("the restart job of %s ended with %q: %v", rs.Unit, result, err)
@@ -90,6 +90,7 @@ func (r *DaemonConfigResource) writeAndRestart(ctx context.Context, p string, or
 		wctx, cancel := context.WithTimeout(ctx, rs.Timeout)
 		err := r.data.Docker.WaitReady(wctx)
 		cancel()
+		downtime = time.Since(start)
 		if err != nil {
 			failure = fmt.Sprintf("%s restarted but the Docker API did not answer within %s: %v", rs.Unit, rs.Timeout, err)
 		}
@@ -104,7 +105,8 @@ func (r *DaemonConfigResource) writeAndRestart(ctx context.Context, p string, or
 			res.version = v
 		}
 	}
-	tflog.Info(ctx, "dockerd restart finished", map[string]any{"unit": rs.Unit, "downtime_ms": time.Since(start).Milliseconds(), "failure": failure})
+	tflog.Info(ctx, "dockerd restart finished", map[string]any{"unit": rs.Unit, "downtime_ms": downtime.Milliseconds(),
+		"total_ms": time.Since(start).Milliseconds(), "failure": failure})
 	if failure != "" {
 		r.rollback(ctx, p, original, existed, changed, mgr, rs, failure, diags)
 	}
@@ -213,44 +215,9 @@ func journalTail(ctx context.Context, unit string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// observe gathers what the running dockerd shows of the owned settings.
+// observe gathers what the running dockerd shows of the owned settings (observeRunning).
 func (r *DaemonConfigResource) observe(ctx context.Context) (daemonconfig.RunningState, string, error) {
-	var rs daemonconfig.RunningState
-	info, err := r.data.Docker.Info(ctx)
-	if err != nil {
-		return rs, "", err
-	}
-	sv, err := r.data.Docker.ServerVersion(ctx)
-	if err != nil {
-		return rs, "", err
-	}
-	v, err := daemonconfig.ParseVersion(sv.Server, sv.API)
-	if err != nil {
-		return rs, "", err
-	}
-	rs.Version = v
-	rs.Experimental = daemonconfig.Bool(info.ExperimentalBuild)
-	rs.LiveRestore = daemonconfig.Bool(info.LiveRestoreEnabled)
-	if n, err := r.data.Docker.NetworkInspect(ctx, "bridge"); err == nil {
-		rs.IPv6 = daemonconfig.Bool(n.EnableIPv6)
-		for _, c := range n.IPAM.Config {
-			if strings.Contains(c.Subnet, ":") {
-				rs.FixedCIDRv6 = daemonconfig.String(c.Subnet)
-			}
-		}
-	}
-	nftBackend := info.FirewallBackend != nil && strings.Contains(info.FirewallBackend.Driver, "nftables")
-	if !nftBackend {
-		rs.IP6TablesChain = dockerIP6Chain()
-	}
-	rs.UserlandProxy = r.userlandProxySeen(ctx)
-	if mgr, err := r.data.systemd(ctx); err == nil {
-		if _, argv, err := mgr.ExecStart(ctx, "docker.service"); err == nil {
-			rs.AbsentMeansDefault = !hasOwnedFlag(argv)
-		}
-		mgr.Close()
-	}
-	return rs, v.String(), nil
+	return observeRunning(ctx, r.data)
 }
 
 func hasOwnedFlag(argv []string) bool {
@@ -293,31 +260,6 @@ func dockerIP6Chain() *bool {
 		return nil
 	}
 	return &v6
-}
-
-// userlandProxySeen: with published ports, whether docker-proxy processes serve them.
-func (r *DaemonConfigResource) userlandProxySeen(ctx context.Context) *bool {
-	cli, err := r.data.Docker.API(ctx)
-	if err != nil {
-		return nil
-	}
-	list, err := cli.ContainerList(ctx, container.ListOptions{})
-	if err != nil {
-		return nil
-	}
-	published := false
-	for _, c := range list {
-		for _, p := range c.Ports {
-			if p.PublicPort != 0 {
-				published = true
-			}
-		}
-	}
-	if !published {
-		return nil
-	}
-	seen := countProcesses("docker-proxy") > 0
-	return &seen
 }
 
 func countProcesses(comm string) int {

@@ -1,0 +1,485 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/hostcheck"
+)
+
+var (
+	_ datasource.DataSource              = &HostDataSource{}
+	_ datasource.DataSourceWithConfigure = &HostDataSource{}
+)
+
+// HostDataSource is dockeripv6_host: the host's IPv6 posture and its findings.
+type HostDataSource struct{ data *providerData }
+
+// NewHostDataSource returns the dockeripv6_host data source.
+func NewHostDataSource() datasource.DataSource { return &HostDataSource{} }
+
+type hostModel struct {
+	DaemonJSONPath        types.String         `tfsdk:"daemon_json_path"`
+	DockerVersion         types.String         `tfsdk:"docker_version"`
+	APIVersion            types.String         `tfsdk:"api_version"`
+	DaemonJSON            *hostDaemonJSONModel `tfsdk:"daemon_json"`
+	Running               *hostRunningModel    `tfsdk:"running"`
+	RestartPending        types.Bool           `tfsdk:"restart_pending"`
+	RestartPendingKeys    []string             `tfsdk:"restart_pending_keys"`
+	Networks              []hostNetworkModel   `tfsdk:"networks"`
+	IPv6Forwarding        types.Bool           `tfsdk:"ipv6_forwarding"`
+	DefaultRouteInterface types.String         `tfsdk:"default_route_interface"`
+	AcceptRA              types.Int64          `tfsdk:"accept_ra"`
+	GaiConfULAPrecedence  types.Int64          `tfsdk:"gai_conf_ula_precedence"`
+	OtherFirewalls        []hostFirewallModel  `tfsdk:"other_firewalls"`
+	Findings              []hostFindingModel   `tfsdk:"findings"`
+	FindingIDs            []string             `tfsdk:"finding_ids"`
+}
+
+type hostDaemonJSONModel struct {
+	IPv6                types.Bool   `tfsdk:"ipv6"`
+	FixedCIDRv6         types.String `tfsdk:"fixed_cidr_v6"`
+	IP6Tables           types.Bool   `tfsdk:"ip6tables"`
+	Experimental        types.Bool   `tfsdk:"experimental"`
+	UserlandProxy       types.Bool   `tfsdk:"userland_proxy"`
+	LiveRestore         types.Bool   `tfsdk:"live_restore"`
+	DefaultAddressPools types.List   `tfsdk:"default_address_pools"`
+}
+
+type hostRunningModel struct {
+	IPv6           types.Bool   `tfsdk:"ipv6"`
+	FixedCIDRv6    types.String `tfsdk:"fixed_cidr_v6"`
+	IP6TablesChain types.Bool   `tfsdk:"ip6tables_chain"`
+	Experimental   types.Bool   `tfsdk:"experimental"`
+	LiveRestore    types.Bool   `tfsdk:"live_restore"`
+	UserlandProxy  types.Bool   `tfsdk:"userland_proxy"`
+}
+
+type hostNetworkModel struct {
+	Name           types.String `tfsdk:"name"`
+	ID             types.String `tfsdk:"id"`
+	Driver         types.String `tfsdk:"driver"`
+	IPv6           types.Bool   `tfsdk:"ipv6"`
+	IPv4Subnet     types.String `tfsdk:"ipv4_subnet"`
+	IPv6Subnet     types.String `tfsdk:"ipv6_subnet"`
+	IPv4Gateway    types.String `tfsdk:"ipv4_gateway"`
+	IPv6Gateway    types.String `tfsdk:"ipv6_gateway"`
+	PublishedPorts []string     `tfsdk:"published_ports"`
+}
+
+type hostFirewallModel struct {
+	Name   types.String `tfsdk:"name"`
+	Kind   types.String `tfsdk:"kind"`
+	Detail types.String `tfsdk:"detail"`
+}
+
+type hostFindingModel struct {
+	ID       types.String `tfsdk:"id"`
+	Severity types.String `tfsdk:"severity"`
+	Message  types.String `tfsdk:"message"`
+	Fix      types.String `tfsdk:"fix"`
+}
+
+// hostFindingDocs is the findings table of the documentation: every ID
+// hostcheck.Findings can return, its severity and when it appears.
+var hostFindingDocs = []struct{ id, severity, when string }{
+	{hostcheck.IDIPv4OnlyPublishedOnIPv6, "error (warning while the host has no global IPv6 address)",
+		"An IPv4-only network has a container that publishes a port on IPv6 (`[::]`, all addresses, or an IPv6 address) while `userland-proxy` is on (an absent key means on). docker-proxy relays every remote IPv6 client, and the container sees the network's gateway: Fail2Ban bans everyone, SPF fails, a server that trusts its own subnet is an open relay. Fix: an IPv6 subnet (`dockeripv6_network`) with `ip6tables`, or the refuse posture (`dockeripv6_firewall`, `userland_proxy = false`)."},
+	{hostcheck.IDIPv6NetworkWithoutIP6Tabs, "error (warning while the host has no global IPv6 address)",
+		"A network has IPv6 and published ports, but the running daemon does not NAT IPv6 (`ip6tables` off, or Docker's default off before 27): docker-proxy relays IPv6 clients, seen as the network's IPv6 gateway."},
+	{hostcheck.IDIP6TablesNeedsExperiment, "error",
+		"Docker 20.10 to 26 with `ip6tables = true` but without `experimental = true`: dockerd refuses to start with that file."},
+	{hostcheck.IDIP6TablesUnsupported, "error / warning",
+		"Docker before 20.10: no `ip6tables` option (error when the file sets it, since dockerd then refuses to start)."},
+	{hostcheck.IDIPv6WithoutFixedCIDR, "error",
+		"Docker before 28 with `ipv6 = true` but no `fixed-cidr-v6`: dockerd refuses to start."},
+	{hostcheck.IDDaemonJSONMalformed, "error", "daemon.json cannot be parsed the way dockerd parses it."},
+	{hostcheck.IDIPv6NATRunning, "error when Docker's ip6tables is on too, else warning",
+		"A running `robbertkl/ipv6nat` container (any tag or registry): unmaintained since 2021, and a second writer of the same ip6tables chains once Docker's own `ip6tables` is on."},
+	{hostcheck.IDForwardingWithoutAcceptRA, "error when the IPv6 default route came from a router advertisement, else warning",
+		"IPv6 forwarding is on and the default-route interface has `accept_ra` below 2: the kernel ignores router advertisements, and an RA-learned default route expires."},
+	{hostcheck.IDRestartPending, "warning",
+		"daemon.json asks for something the running daemon does not do: it was edited and dockerd not restarted (`restart_pending_keys` says which keys)."},
+	{hostcheck.IDExperimentalUnneeded, "warning",
+		"Docker 27 or later with `experimental = true`: `ip6tables` no longer needs it, so it only turns on other experimental features."},
+	{hostcheck.IDUFWActive, "warning",
+		"UFW is active (its unit, or its chains in nftables): it filters what reaches the host (docker-proxy), not what Docker NATs to containers."},
+	{hostcheck.IDFirewalldActive, "warning",
+		"firewalld is active: Docker puts its bridges in zone `docker` (target ACCEPT), so its zones do not filter what Docker NATs to containers."},
+	{hostcheck.IDIPv6NATUnprotected, "warning",
+		"A network with `gateway_mode_ipv6 = nat-unprotected`: every container port is reachable by routing."},
+	{hostcheck.IDExampleULAInUse, "warning",
+		"A network's IPv6 subnet, `fixed-cidr-v6` or an IPv6 address pool lies in a well-known example ULA (`fd00:cafe:face:feed::/64` and friends) that RFC 4193 forbids."},
+	{hostcheck.IDDocumentationPrefixInUse, "warning", "The same, in documentation space (`2001:db8::/32`, `3fff::/20`)."},
+	{hostcheck.IDReservedULAInUse, "warning", "The same, in `fc00::/8` (ULA with the L bit 0)."},
+	{hostcheck.IDIPv6RoutedNetwork, "info",
+		"A network with `gateway_mode_ipv6 = routed`: no NAT; the firewall, SPF and reverse DNS must cover the containers' addresses."},
+	{hostcheck.IDGaiConfULAPrecedence, "info",
+		"`/etc/gai.conf` has a `precedence fc00::/7` line: how glibc programs on the host rank ULA against IPv4."},
+	{hostcheck.IDFactsIncomplete, "info",
+		"Something could not be read (nftables, systemd, /proc), so the findings that need it were not checked."},
+}
+
+func hostFindingsTable() string {
+	var b strings.Builder
+	b.WriteString("| id | severity | when |\n|---|---|---|\n")
+	for _, r := range hostFindingDocs {
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", r.id, r.severity, r.when)
+	}
+	return b.String()
+}
+
+func (d *HostDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_host"
+}
+
+func (d *HostDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.data = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (d *HostDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	str := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
+	}
+	boolean := func(desc string) schema.BoolAttribute {
+		return schema.BoolAttribute{Computed: true, MarkdownDescription: desc}
+	}
+	fileKey := func(key string) string {
+		return fmt.Sprintf("`%s` as the file says; null when the file does not set it.", key)
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Everything on a Docker host that decides whether remote IPv6 clients reach a mail server with their own " +
+			"address, are relayed by docker-proxy and seen as the network's gateway, or are refused, and a list of findings, each " +
+			"with a severity and a one-line fix that names the resource to use.\n\n" +
+			"It reads the Docker version, daemon.json's IPv6 keys as the file says them and as the running daemon shows them " +
+			"(`restart_pending` when they differ), every network with its IPv6 state and the ports its containers publish, IPv6 " +
+			"forwarding and `accept_ra` on the default-route interface, the other firewalls in nftables (UFW, firewalld, Docker's own " +
+			"chains) and the ufw/firewalld units over D-Bus, running ipv6nat containers, and `/etc/gai.conf`. It changes nothing.\n\n" +
+			"It runs at every plan when its inputs are known, at apply when they depend on resources being created (or when it " +
+			"`depends_on` them), and inside `check` blocks, whose failed assertions show as warnings, so a plan in CI reports a host " +
+			"that drifted into a bad posture. `finding_ids` is a set for easy `contains()` tests.\n\n" +
+			"It must run on the Docker host itself (it reads `/proc`, netlink and nftables there), as root for nftables.\n\n" +
+			"## Findings\n\n" + hostFindingsTable(),
+		Attributes: map[string]schema.Attribute{
+			"daemon_json_path": schema.StringAttribute{
+				Optional: true, Computed: true,
+				MarkdownDescription: "Path of the daemon.json the host's dockerd reads. Defaults to `" + DefaultDaemonJSON + "`. A missing file " +
+					"reads as empty (Docker's defaults). `restart_pending` compares this file with the running daemon.",
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"docker_version": str("The daemon's version as `/version` reports it, e.g. `20.10.24+dfsg1` or `28.5.2`."),
+			"api_version":    str("The daemon's API version, e.g. `1.41`."),
+			"daemon_json": schema.SingleNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "The IPv6 keys of daemon.json as the file says them (what dockerd reads at its next start). Null when the file cannot be parsed (see the `daemon-json-malformed` finding).",
+				Attributes: map[string]schema.Attribute{
+					"ipv6":           boolean(fileKey("ipv6")),
+					"fixed_cidr_v6":  str(fileKey("fixed-cidr-v6")),
+					"ip6tables":      boolean(fileKey("ip6tables")),
+					"experimental":   boolean(fileKey("experimental")),
+					"userland_proxy": boolean(fileKey("userland-proxy")),
+					"live_restore":   boolean(fileKey("live-restore")),
+					"default_address_pools": schema.ListNestedAttribute{
+						Computed:            true,
+						MarkdownDescription: fileKey("default-address-pools"),
+						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+							"base": str("The pool, in CIDR form."),
+							"size": schema.Int64Attribute{Computed: true, MarkdownDescription: "Prefix length of each network's subnet."},
+						}},
+					},
+				},
+			},
+			"running": schema.SingleNestedAttribute{
+				Computed: true,
+				MarkdownDescription: "What the running daemon shows of those settings. Each value is null when it cannot be observed. " +
+					"Null as a whole when the daemon could not be inspected.",
+				Attributes: map[string]schema.Attribute{
+					"ipv6":          boolean("IPv6 on the default bridge (`docker0`)."),
+					"fixed_cidr_v6": str("The default bridge's IPv6 subnet."),
+					"ip6tables_chain": boolean("Whether Docker's `DOCKER` chain exists in the ip6 nat table (iptables-nft). Null when that says " +
+						"nothing: the nftables firewall backend, iptables-legacy, or no Docker chain in the IPv4 nat table either."),
+					"experimental":   boolean("`/info` ExperimentalBuild."),
+					"live_restore":   boolean("`/info` LiveRestoreEnabled."),
+					"userland_proxy": boolean("Whether docker-proxy processes serve the published ports; null when no port is published."),
+				},
+			},
+			"restart_pending": boolean("True when daemon.json asks for something the running daemon does not do: the file was edited " +
+				"and dockerd not restarted. Its settings take effect at the next restart, whoever causes it."),
+			"restart_pending_keys": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "The daemon.json keys behind `restart_pending`."},
+			"networks": schema.ListNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "Every Docker network, sorted by name.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"name":         str("Network name."),
+					"id":           str("Network ID."),
+					"driver":       str("Driver (`bridge`, `host`, `null`, ...)."),
+					"ipv6":         boolean("Whether IPv6 is enabled on the network."),
+					"ipv4_subnet":  str("The (first) IPv4 subnet; null when none."),
+					"ipv6_subnet":  str("The (first) IPv6 subnet; null when none."),
+					"ipv4_gateway": str("The IPv4 gateway Docker lists; null when none."),
+					"ipv6_gateway": str("The IPv6 gateway Docker lists; null when none (Docker 20.10 does not list one it picked itself)."),
+					"published_ports": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+						MarkdownDescription: "The ports its running containers publish, `docker ps` style: `0.0.0.0:25->25/tcp`, " +
+							"`[::]:25->25/tcp` (`:25->25/tcp` when published on all addresses with no host IP listed)."},
+				}},
+			},
+			"ipv6_forwarding":         boolean("`net.ipv6.conf.all.forwarding`; null when the host has no IPv6."),
+			"default_route_interface": str("The interface of the IPv6 default route, else of the IPv4 one; null when there is none."),
+			"accept_ra": schema.Int64Attribute{Computed: true,
+				MarkdownDescription: "`accept_ra` of the default-route interface (2 keeps router advertisements working while forwarding); null when unknown."},
+			"gai_conf_ula_precedence": schema.Int64Attribute{Computed: true,
+				MarkdownDescription: "The value of a `precedence fc00::/7` line in `/etc/gai.conf`; null when there is none."},
+			"other_firewalls": schema.ListNestedAttribute{
+				Computed: true,
+				MarkdownDescription: "Other things that filter or NAT this host's traffic, from the kernel's nftables ruleset (tables and " +
+					"chains, never rules) and the ufw/firewalld units: UFW, firewalld, Docker's iptables-nft chains and nftables tables, " +
+					"other tables hooking input or forward. The provider's own `dockeripv6_firewall` table is not listed.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"name":   str("Where: `ip6 filter`, `inet firewalld`, `ufw.service`."),
+					"kind":   str("`docker-iptables`, `docker-nftables`, `ufw`, `firewalld`, `iptables-nft` or `nftables`."),
+					"detail": str("One line for a human."),
+				}},
+			},
+			"findings": schema.ListNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "What is wrong or worth knowing, errors first, then warnings, then info. See the table above.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"id":       str("Stable identifier, e.g. `ipv4-only-network-published-on-ipv6`. Several findings may share one (one per network)."),
+					"severity": str("`error`, `warning` or `info`."),
+					"message":  str("What was found, naming the network, ports or Docker version."),
+					"fix":      str("What to do, naming the resource to use."),
+				}},
+			},
+			"finding_ids": schema.SetAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "The IDs of `findings`, as a set: `contains(data.dockeripv6_host.this.finding_ids, \"restart-pending\")`."},
+		},
+	}
+}
+
+func (d *HostDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var p types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("daemon_json_path"), &p)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if d.data == nil {
+		resp.Diagnostics.AddError("Provider Not Configured", "dockeripv6_host needs the provider's Docker connection")
+		return
+	}
+	djPath := p.ValueString()
+	if p.IsNull() || djPath == "" {
+		djPath = DefaultDaemonJSON
+	}
+	facts, err := gatherHostFacts(ctx, d.data, djPath)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot Inspect The Docker Host", err.Error())
+		return
+	}
+	findings := hostcheck.Findings(facts)
+	tflog.Info(ctx, "host posture", map[string]any{"docker_version": facts.DockerVersion, "findings": len(findings),
+		"finding_ids": strings.Join(findingIDs(findings), ","), "gaps": strings.Join(facts.Gaps, "; ")})
+	m := hostModelOf(ctx, djPath, facts, findings, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+func findingIDs(fs []hostcheck.Finding) []string {
+	out := []string{}
+	for _, f := range fs {
+		if !contains(out, f.ID) {
+			out = append(out, f.ID)
+		}
+	}
+	return out
+}
+
+// gatherHostFacts collects hostcheck.Facts. Only an unreachable daemon or an
+// unreadable daemon.json is an error; anything else that cannot be read is a
+// gap, reported as the facts-incomplete finding.
+func gatherHostFacts(ctx context.Context, data *providerData, djPath string) (hostcheck.Facts, error) {
+	f := hostcheck.Facts{DaemonJSONPath: djPath}
+	gap := func(what string, err error) {
+		f.Gaps = append(f.Gaps, what+": "+err.Error())
+		tflog.Warn(ctx, "host fact not observed", map[string]any{"what": what, "error": err.Error()})
+	}
+	sv, err := data.Docker.ServerVersion(ctx)
+	if err != nil {
+		return f, err
+	}
+	f.DockerVersion, f.APIVersion = sv.Server, sv.API
+	if v, err := daemonconfig.ParseVersion(sv.Server, sv.API); err == nil {
+		f.Version = v
+	} else {
+		gap("Docker version", err)
+	}
+	info, err := data.Docker.Info(ctx)
+	if err != nil {
+		return f, err
+	}
+	if fb := info.FirewallBackend; fb != nil {
+		f.FirewallBackend = fb.Driver
+		f.FirewallBackendInfo = map[string]string{}
+		for _, kv := range fb.Info {
+			f.FirewallBackendInfo[kv[0]] = kv[1]
+		}
+	}
+
+	raw, exists, err := readDaemonJSON(djPath)
+	if err != nil {
+		return f, fmt.Errorf("reading %s: %w", djPath, err)
+	}
+	f.DaemonJSONExists = exists
+	file, perr := daemonconfig.Parse(raw)
+	if perr != nil {
+		f.DaemonJSONError = perr.Error()
+	} else {
+		f.DaemonJSON = file
+	}
+	if rs, _, err := observeRunning(ctx, data); err != nil {
+		gap("running daemon", err)
+	} else {
+		f.Running = rs
+		if perr == nil {
+			f.PendingKeys = daemonconfig.PendingKeys(file, rs)
+		}
+	}
+
+	cli, err := data.Docker.API(ctx)
+	if err != nil {
+		return f, err
+	}
+	if f.Networks, f.IPv6NAT, err = hostcheck.ReadDocker(ctx, cli); err != nil {
+		return f, err
+	}
+
+	var units map[string]string
+	if mgr, err := data.systemd(ctx); err != nil {
+		gap("systemd", err)
+	} else {
+		if units, err = mgr.ActiveUnits(ctx, "ufw.service", "firewalld.service"); err != nil {
+			gap("ufw/firewalld unit states", err)
+		}
+		if _, argv, err := mgr.ExecStart(ctx, "docker.service"); err == nil {
+			f.DaemonFlags = dropConfigFileFlag(argv)
+		} else {
+			gap("docker.service ExecStart", err)
+		}
+		mgr.Close()
+	}
+	var others []firewall.Finding
+	if conn, release, err := firewall.Connect(""); err != nil {
+		gap("nftables", err)
+	} else {
+		if others, err = firewall.OtherFirewalls(ctx, conn, ""); err != nil {
+			gap("nftables", err)
+		}
+		_ = release()
+	}
+	f.OtherFirewalls = firewall.MergeUnitStates(others, units)
+
+	if f.IPv6Forwarding, err = hostcheck.ReadForwarding(hostcheck.DefaultProcSys); err != nil {
+		gap("IPv6 forwarding", err)
+	}
+	if f.DefaultRoute, err = hostcheck.DefaultRoute(); err != nil {
+		gap("default route", err)
+	}
+	if f.DefaultRoute.Interface != "" {
+		if f.AcceptRA, err = hostcheck.ReadAcceptRA(hostcheck.DefaultProcSys, f.DefaultRoute.Interface); err != nil {
+			gap("accept_ra", err)
+		}
+	}
+	if f.GlobalIPv6, err = hostcheck.GlobalIPv6Addresses(); err != nil {
+		gap("host IPv6 addresses", err)
+	}
+	if f.GaiConf, err = hostcheck.ReadGaiConf(hostcheck.DefaultGaiConf); err != nil {
+		gap(hostcheck.DefaultGaiConf, err)
+	}
+	return f, nil
+}
+
+func hostModelOf(ctx context.Context, djPath string, f hostcheck.Facts, findings []hostcheck.Finding, diags *diag.Diagnostics) hostModel {
+	m := hostModel{
+		DaemonJSONPath:        types.StringValue(djPath),
+		DockerVersion:         types.StringValue(f.DockerVersion),
+		APIVersion:            types.StringValue(f.APIVersion),
+		RestartPending:        types.BoolValue(len(f.PendingKeys) > 0),
+		RestartPendingKeys:    append([]string{}, f.PendingKeys...),
+		Networks:              []hostNetworkModel{},
+		IPv6Forwarding:        types.BoolPointerValue(f.IPv6Forwarding),
+		DefaultRouteInterface: hostOptString(f.DefaultRoute.Interface),
+		AcceptRA:              hostOptInt(f.AcceptRA),
+		GaiConfULAPrecedence:  hostOptInt(f.GaiConf.ULAPrecedence),
+		OtherFirewalls:        []hostFirewallModel{},
+		Findings:              []hostFindingModel{},
+		FindingIDs:            findingIDs(findings),
+	}
+	if f.DaemonJSONError == "" {
+		s := f.DaemonJSON
+		m.DaemonJSON = &hostDaemonJSONModel{
+			IPv6: types.BoolPointerValue(s.IPv6), FixedCIDRv6: types.StringPointerValue(s.FixedCIDRv6),
+			IP6Tables: types.BoolPointerValue(s.IP6Tables), Experimental: types.BoolPointerValue(s.Experimental),
+			UserlandProxy: types.BoolPointerValue(s.UserlandProxy), LiveRestore: types.BoolPointerValue(s.LiveRestore),
+			DefaultAddressPools: poolsValue(ctx, s.DefaultAddressPools, diags),
+		}
+	}
+	if f.Running.Version.Known() {
+		r := f.Running
+		m.Running = &hostRunningModel{
+			IPv6: types.BoolPointerValue(r.IPv6), FixedCIDRv6: types.StringPointerValue(r.FixedCIDRv6),
+			IP6TablesChain: types.BoolPointerValue(r.IP6TablesChain), Experimental: types.BoolPointerValue(r.Experimental),
+			LiveRestore: types.BoolPointerValue(r.LiveRestore), UserlandProxy: types.BoolPointerValue(r.UserlandProxy),
+		}
+	}
+	for _, n := range f.Networks {
+		m.Networks = append(m.Networks, hostNetworkModel{
+			Name: types.StringValue(n.Name), ID: types.StringValue(n.ID), Driver: types.StringValue(n.Driver),
+			IPv6:       types.BoolValue(n.IPv6),
+			IPv4Subnet: hostFirst(n.IPv4Subnets), IPv6Subnet: hostFirst(n.IPv6Subnets),
+			IPv4Gateway: hostFirst(n.IPv4Gateways), IPv6Gateway: hostFirst(n.IPv6Gateways),
+			PublishedPorts: n.PublishedPorts(),
+		})
+	}
+	for _, o := range f.OtherFirewalls {
+		m.OtherFirewalls = append(m.OtherFirewalls, hostFirewallModel{
+			Name: types.StringValue(o.Name), Kind: types.StringValue(o.Kind), Detail: types.StringValue(o.Detail)})
+	}
+	for _, x := range findings {
+		m.Findings = append(m.Findings, hostFindingModel{
+			ID: types.StringValue(x.ID), Severity: types.StringValue(x.Severity),
+			Message: types.StringValue(x.Message), Fix: types.StringValue(x.Fix)})
+	}
+	return m
+}
+
+func hostOptString(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
+}
+
+func hostOptInt(i *int) types.Int64 {
+	if i == nil {
+		return types.Int64Null()
+	}
+	return types.Int64Value(int64(*i))
+}
+
+func hostFirst(s []string) types.String {
+	if len(s) == 0 {
+		return types.StringNull()
+	}
+	return types.StringValue(s[0])
+}
