@@ -133,10 +133,12 @@ func verdictExprs(rejectWith string) []expr.Any {
 
 // inputExprs is, in nft syntax:
 //
-//	meta nfproto ipv6 iif != "lo" meta l4proto tcp tcp dport @ports
-//	ip6 saddr != @allow_ipv6_from counter reject with tcp reset
+//	meta nfproto ipv6 iif != "lo" meta l4proto tcp ct direction original
+//	tcp dport @ports ip6 saddr != @allow_ipv6_from counter reject with tcp reset
 //
-// Loopback is ifindex 1 in every network namespace.
+// Loopback is ifindex 1 in every network namespace. "ct direction original"
+// limits the match to connections clients open to the host: the replies to the
+// host's own outgoing connections from a local port in the set pass.
 func inputExprs(rejectWith string) []expr.Any {
 	return append([]expr.Any{
 		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
@@ -145,6 +147,8 @@ func inputExprs(rejectWith string) []expr.Any {
 		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(1)},
 		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
+		&expr.Ct{Key: expr.CtKeyDIRECTION, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0}}, // IP_CT_DIR_ORIGINAL
 		&expr.Payload{OperationType: expr.PayloadLoad, DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
 		&expr.Lookup{SourceRegister: 1, SetName: setPorts, SetID: setIDPorts},
 		&expr.Payload{OperationType: expr.PayloadLoad, DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 8, Len: 16},

@@ -60,7 +60,7 @@ func TestApplyReadRoundTrip(t *testing.T) {
 			p:    Posture{IPv6: IPv6Refuse},
 			wantNft: []string{
 				"elements = { 25, 110, 143, 465, 587, 993, 995, 4190 }",
-				`iif != "lo" tcp dport @ports ip6 saddr != @allow_ipv6_from counter packets 0 bytes 0 reject with tcp reset comment "terraform-provider-dockeripv6: refuse IPv6 to host-published ports (docker-proxy)"`,
+				`iif != "lo" ct direction original tcp dport @ports ip6 saddr != @allow_ipv6_from counter packets 0 bytes 0 reject with tcp reset comment "terraform-provider-dockeripv6: refuse IPv6 to host-published ports (docker-proxy)"`,
 				`meta l4proto tcp ct direction original ct status dnat ct original proto-dst @ports ip6 saddr != @allow_ipv6_from counter packets 0 bytes 0 reject with tcp reset`,
 				"type filter hook input priority filter - 1; policy accept;",
 				"type filter hook forward priority filter - 1; policy accept;",

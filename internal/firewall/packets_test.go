@@ -1,7 +1,10 @@
 package firewall
 
 import (
+	"bufio"
+	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -201,5 +204,32 @@ func TestPackets(t *testing.T) {
 				check(t, pr)
 			}
 		})
+	}
+}
+
+// The host's own outgoing IPv6 connections from a local port in the set are not
+// refused: their replies arrive on the input hook with that port as destination.
+func TestRefuseKeepsHostOutgoingConnections(t *testing.T) {
+	b := newTestbed(t)
+	listen(t, b.cli, "[::]:2527")
+	p := Posture{IPv6: IPv6Refuse, Ports: []uint16{proxyPort, 46000}}
+	if err := Apply(context.Background(), nftConn(t, b.srv), p); err != nil {
+		t.Fatal(err)
+	}
+	// Still refused inbound: the posture is in force.
+	check(t, probe{name: "client to proxy port", from: b.cli, src: cliV6, dst: ap(srvV6, proxyPort), want: refused})
+	err := inNS(b.srv, func() error {
+		d := net.Dialer{Timeout: dialTimeout, LocalAddr: &net.TCPAddr{IP: srvV6.AsSlice(), Port: 46000}}
+		c, err := d.Dial("tcp", ap(cliV6, 2527).String())
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(dialTimeout))
+		_, err = bufio.NewReader(c).ReadString('\n')
+		return err
+	})
+	if err != nil {
+		t.Fatalf("the host's outgoing connection from local port 46000 failed under refuse: %v", err)
 	}
 }

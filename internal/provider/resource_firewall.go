@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -421,66 +420,11 @@ func (r *FirewallResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		resp.Diagnostics.AddError("Invalid Firewall Posture", err.Error())
 		return
 	}
-	fwWarnLocalPortRange(ctx, n, &resp.Diagnostics)
 	if r.data == nil {
 		return
 	}
 	r.warnOtherFilters(ctx, n, &resp.Diagnostics)
 	r.warnDocker(ctx, n, &resp.Diagnostics)
-}
-
-// fwLocalPortRange is where the kernel picks local ports for outgoing connections
-// (IPv4 and IPv6 alike).
-const fwLocalPortRange = "/proc/sys/net/ipv4/ip_local_port_range"
-
-// fwWarnLocalPortRange warns about ports inside the host's local (ephemeral) port
-// range: the input chain matches the destination port of every IPv6 packet coming
-// in, so it would also refuse the replies to the host's own outgoing IPv6
-// connections that happen to use such a port locally.
-func fwWarnLocalPortRange(ctx context.Context, p firewall.Posture, diags *diag.Diagnostics) {
-	b, err := os.ReadFile(fwLocalPortRange)
-	if err != nil {
-		tflog.Debug(ctx, "cannot read the local port range", map[string]any{"error": err.Error()})
-		return
-	}
-	f := strings.Fields(string(b))
-	if len(f) != 2 {
-		return
-	}
-	lo, err1 := strconv.Atoi(f[0])
-	hi, err2 := strconv.Atoi(f[1])
-	if err1 != nil || err2 != nil || p.IPv6 != firewall.IPv6Refuse {
-		return
-	}
-	var in []uint16
-	for _, port := range p.Ports {
-		if int(port) >= lo && int(port) <= hi {
-			in = append(in, port)
-		}
-	}
-	if len(in) == 0 {
-		return
-	}
-	diags.AddAttributeWarning(path.Root("ports"), "Ports Inside The Local Port Range",
-		fmt.Sprintf("%s inside this host's local port range %d-%d (net.ipv4.ip_local_port_range), from which the kernel picks the "+
-			"local port of outgoing connections. The input chain refuses IPv6 packets addressed to these ports, and that includes "+
-			"the replies to the host's own outgoing IPv6 connections that happen to use one of them: such connections would fail "+
-			"now and then. Publish the mail server on a port outside %d-%d, or move the range (sysctl net.ipv4.ip_local_port_range).",
-			fwCapitalize(fwPortList(in))+fwIsAre(len(in)), lo, hi, lo, hi))
-}
-
-func fwIsAre(n int) string {
-	if n == 1 {
-		return " lies"
-	}
-	return " lie"
-}
-
-func fwCapitalize(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // warnOtherFilters warns when UFW or firewalld run beside the posture: what they

@@ -868,29 +868,8 @@ func TestFirewall_planWarnings(t *testing.T) {
 		if !ok || !strings.Contains(unpub.Detail(), "No running container publishes port 4190.") || !strings.Contains(unpub.Detail(), "publish port 2525") {
 			t.Errorf("unpublished-port warning missing or wrong: %v", ds)
 		}
-		if _, ok := warningNamed(ds, "Ports Inside The Local Port Range"); ok {
-			t.Errorf("local port range warning for ports below it: %v", ds)
-		}
 		for _, d := range ds {
 			t.Logf("%s: %s", d.Summary(), d.Detail())
-		}
-	})
-	t.Run("a port inside the local port range", func(t *testing.T) {
-		b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var lo, hi int
-		if _, err := fmt.Sscan(string(b), &lo, &hi); err != nil {
-			t.Fatal(err)
-		}
-		mid := int64(lo+hi) / 2
-		ds, _ := planWarnings(t, live, "refuse", fwHostPort, mid)
-		w, ok := warningNamed(ds, "Ports Inside The Local Port Range")
-		if !ok || !strings.Contains(w.Detail(), fmt.Sprintf("Port %d lies inside this host's local port range %d-%d", mid, lo, hi)) {
-			t.Errorf("no local port range warning for %d in %d-%d: %v", mid, lo, hi, ds)
-		} else {
-			t.Logf("%s: %s", w.Summary(), w.Detail())
 		}
 	})
 	t.Run("allow with every port published", func(t *testing.T) {
