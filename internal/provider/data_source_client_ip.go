@@ -78,7 +78,7 @@ func (d *ClientIPDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 				Validators:          []validator.Int64{int64validator.Between(1, 65535)}},
 			"timeout": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Bound on the whole measurement, as a Go duration. Defaults to `10s`.",
-				Validators:          []validator.String{durationValidator{}}},
+				Validators:          []validator.String{durationValidator()}},
 			"client_address":   schema.StringAttribute{Computed: true, MarkdownDescription: "The address the simulated client connected from."},
 			"observed_address": schema.StringAttribute{Computed: true, MarkdownDescription: "The address the container saw; empty when the connection did not get through."},
 			"gateway_addresses": schema.ListAttribute{Computed: true, ElementType: types.StringType,

@@ -182,21 +182,13 @@ resource "dockeripv6_network" "v4only" {
 
 func TestAccClientIP_badInput(t *testing.T) {
 	sandbox.Require(t)
-	for i, c := range []struct{ body, msg string }{
+	planFails(t, func(body string) string {
+		return fmt.Sprintf("data \"dockeripv6_client_ip\" \"bad\" {\n  %s\n}\n", body)
+	}, []badInput{
 		{`family = "ipv5"`, `value must be one of: ["ipv6" "ipv4"]`},
 		{`client = "moon"`, `value must be one of: ["remote" "local"]`},
 		{`host_port = 70000`, `value must be between 1 and 65535`},
 		{`timeout = "-1s"`, `is not a positive duration`},
 		{`network = "no-such-network"`, `no-such-network`},
-	} {
-		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: testProviders,
-				Steps: []resource.TestStep{{
-					Config:      fmt.Sprintf("data \"dockeripv6_client_ip\" \"bad\" {\n  %s\n}\n", c.body),
-					ExpectError: errorLike(c.msg),
-				}},
-			})
-		})
-	}
+	})
 }

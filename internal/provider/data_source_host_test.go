@@ -458,7 +458,10 @@ func TestAccHost_restartPending(t *testing.T) {
 	}
 	switch engine {
 	case "20":
-		step2 = hostChecks(step2, []statecheck.StateCheck{hostHas(map[string]bool{hostcheck.IDIP6TablesNeedsExperiment: true, hostcheck.IDRestartPending: true})},
+		// restart-pending is not asserted here: whether the running daemon shows ip6tables
+		// off depends on ip6 DOCKER chains an earlier test's daemon may have left behind
+		// (Docker does not remove them), which PendingKeys rightly does not count.
+		step2 = hostChecks(step2, []statecheck.StateCheck{hostHas(map[string]bool{hostcheck.IDIP6TablesNeedsExperiment: true})},
 			hostFinding(hostcheck.IDIP6TablesNeedsExperiment, hostcheck.SeverityError,
 				"ip6tables = true in daemon.json", "experimental = false in daemon.json", "Docker 20.10.24"))
 	case "29":

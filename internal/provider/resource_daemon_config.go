@@ -170,7 +170,7 @@ func (r *DaemonConfigResource) Schema(_ context.Context, _ resource.SchemaReques
 						MarkdownDescription: "The systemd unit that runs dockerd."},
 					"timeout": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("90s"),
 						MarkdownDescription: "How long to wait for the restart job and then for the Docker API, as a Go duration.",
-						Validators:          []validator.String{durationValidator{}}},
+						Validators:          []validator.String{durationValidator()}},
 				},
 			},
 		},
@@ -632,23 +632,4 @@ func errOr(err error, s string) string {
 		return err.Error()
 	}
 	return s
-}
-
-type durationValidator struct{}
-
-func (durationValidator) Description(context.Context) string {
-	return "a Go duration such as 90s or 2m"
-}
-func (v durationValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-func (durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	d, err := time.ParseDuration(req.ConfigValue.ValueString())
-	if err != nil || d <= 0 {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Duration",
-			fmt.Sprintf("%q is not a positive duration: use a Go duration such as \"90s\" or \"2m\"", req.ConfigValue.ValueString()))
-	}
 }

@@ -394,7 +394,7 @@ func TestAccDaemonConfig_badInput(t *testing.T) {
 	}
 	none := `restart { method = "none" }`
 	path := fmt.Sprintf("path = %q", filepath.Join(dir, "ok.json"))
-	cases := []struct{ body, msg string }{
+	cases := []badInput{
 		{path + "\n fixed_cidr_v6 = \"2001:db8::/64\"\n" + none, "documentation address space"},
 		{path + "\n fixed_cidr_v6 = \"fc00::/64\"\n" + none, "L bit 0"},
 		{path + "\n fixed_cidr_v6 = \"198.18.0.0/24\"\n" + none, "is an IPv4 prefix"},
@@ -403,18 +403,9 @@ func TestAccDaemonConfig_badInput(t *testing.T) {
 		{path + "\n experimental = true\n restart {\n timeout = \"soon\"\n }", `is not a positive duration`},
 		{fmt.Sprintf("path = %q\n ipv6 = true\n fixed_cidr_v6 = \"fd3a:9c1e:77b0:ff::/64\"\n%s", malformed, none), "line 3, column"},
 	}
-	for i, c := range cases {
-		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: testProviders,
-				Steps: []resource.TestStep{{
-					Config:      fmt.Sprintf("resource \"dockeripv6_daemon_config\" \"bad\" {\n %s\n}\n", c.body),
-					PlanOnly:    true,
-					ExpectError: errorLike(c.msg),
-				}},
-			})
-		})
-	}
+	planFails(t, func(body string) string {
+		return fmt.Sprintf("resource \"dockeripv6_daemon_config\" \"bad\" {\n %s\n}\n", body)
+	}, cases)
 	// The malformed file was never touched.
 	if b, _ := os.ReadFile(malformed); !strings.Contains(string(b), `"bip" "198.18.0.1/24"`) {
 		t.Fatalf("malformed daemon.json was changed: %q", b)

@@ -115,7 +115,8 @@ func (r *FirewallResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 					"nft keyword. Changing it replaces the resource. An existing table of that name that this provider did " +
 					"not write is never replaced: create and import refuse it.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:    []validator.String{firewallTableValidator{}},
+				Validators: []validator.String{stringCheck{desc: "an nftables table name: a letter first, then letters, digits, '_', '-' or '.', not an nft keyword",
+					summary: "Invalid Table Name", check: firewall.ValidateTableName}},
 			},
 			"ipv6": schema.StringAttribute{
 				Required: true,
@@ -171,24 +172,6 @@ func (r *FirewallResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 }
 
 // ---- validators -------------------------------------------------------------
-
-type firewallTableValidator struct{}
-
-func (firewallTableValidator) Description(context.Context) string {
-	return "an nftables table name: a letter first, then letters, digits, '_', '-' or '.', not an nft keyword"
-}
-func (v firewallTableValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (firewallTableValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if err := firewall.ValidateTableName(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Table Name", err.Error())
-	}
-}
 
 type firewallPortsValidator struct{}
 

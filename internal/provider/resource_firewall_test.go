@@ -716,7 +716,7 @@ resource "dockeripv6_firewall" "mail" {
 
 func TestAccFirewall_badInput(t *testing.T) {
 	sandbox.Require(t)
-	cases := []struct{ body, msg string }{
+	cases := []badInput{
 		{`ports = [25, 0]`, "port 0 is out of range: TCP ports are 1 to 65535"},
 		{`ports = [65536]`, "port 65536 is out of range: TCP ports are 1 to 65535"},
 		{`ports = []`, "ports is empty"},
@@ -729,18 +729,9 @@ func TestAccFirewall_badInput(t *testing.T) {
 		{`table = "table"`, `table name "table" is an nft keyword`},
 		{`reject_with = "icmp"`, `value must be one of: ["tcp-reset" "drop"]`},
 	}
-	for i, c := range cases {
-		t.Run(strconv.Itoa(i), func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: testProviders,
-				Steps: []resource.TestStep{{
-					Config:      fmt.Sprintf("resource \"dockeripv6_firewall\" \"bad\" {\n  ipv6 = \"refuse\"\n  %s\n}\n", c.body),
-					PlanOnly:    true,
-					ExpectError: errorLike(c.msg),
-				}},
-			})
-		})
-	}
+	planFails(t, func(body string) string {
+		return fmt.Sprintf("resource \"dockeripv6_firewall\" \"bad\" {\n  ipv6 = \"refuse\"\n  %s\n}\n", body)
+	}, cases)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{{

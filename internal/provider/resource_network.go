@@ -109,19 +109,19 @@ func (r *NetworkResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				CustomType: netAddrType{}, Optional: true, Computed: true,
 				MarkdownDescription: "IPv6 gateway address inside `ipv6_subnet`; Docker picks the first address when unset.",
 				PlanModifiers:       replaceStr,
-				Validators:          []validator.String{ipAddrValidator{family: 6}},
+				Validators:          []validator.String{ipAddrValidator(6)},
 			},
 			"ipv4_subnet": schema.StringAttribute{
 				CustomType: netAddrType{}, Optional: true, Computed: true,
 				MarkdownDescription: "IPv4 subnet in CIDR form; Docker allocates one from its `default-address-pools` when unset.",
 				PlanModifiers:       replaceStr,
-				Validators:          []validator.String{ipv4SubnetValidator{}},
+				Validators:          []validator.String{ipv4SubnetValidator()},
 			},
 			"ipv4_gateway": schema.StringAttribute{
 				CustomType: netAddrType{}, Optional: true, Computed: true,
 				MarkdownDescription: "IPv4 gateway address inside `ipv4_subnet`; Docker picks the first address when unset.",
 				PlanModifiers:       replaceStr,
-				Validators:          []validator.String{ipAddrValidator{family: 4}},
+				Validators:          []validator.String{ipAddrValidator(4)},
 			},
 			"internal": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(false),

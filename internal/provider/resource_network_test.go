@@ -3,6 +3,7 @@ package provider
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/docker/docker/api/types/network"
@@ -154,7 +155,7 @@ func TestAccNetwork_drift(t *testing.T) {
 }
 
 func TestAccNetwork_badInput(t *testing.T) {
-	cases := []struct{ attrs, msg string }{
+	cases := []badInput{
 		{`ipv6_subnet = "not-a-cidr"`, `is not a CIDR prefix`},
 		{`ipv6_subnet = "198.18.5.0/24"`, `is an IPv4 prefix`},
 		{`ipv6_subnet = "2001:db8::/32"`, `documentation address space`},
@@ -169,22 +170,13 @@ func TestAccNetwork_badInput(t *testing.T) {
 		{"ipv6 = false\n  ipv6_subnet = \"fd3a:9c1e:77b0:3::/64\"", `ipv6 is false but ipv6_subnet is set`},
 		{`name = "-bad"`, `must start with a letter or digit`},
 	}
-	for i, c := range cases {
-		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			name := `name = "acc-bad"`
-			if regexp.MustCompile(`^name`).MatchString(c.attrs) {
-				name = ""
-			}
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: testProviders,
-				Steps: []resource.TestStep{{
-					Config:      fmt.Sprintf("resource \"dockeripv6_network\" \"bad\" {\n  %s\n  %s\n}\n", name, c.attrs),
-					PlanOnly:    true,
-					ExpectError: errorLike(c.msg),
-				}},
-			})
-		})
-	}
+	planFails(t, func(body string) string {
+		name := `name = "acc-bad"`
+		if strings.HasPrefix(body, "name") {
+			name = ""
+		}
+		return fmt.Sprintf("resource \"dockeripv6_network\" \"bad\" {\n  %s\n  %s\n}\n", name, body)
+	}, cases)
 }
 
 func importedSubnet(want string) resource.ImportStateCheckFunc {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -44,50 +45,58 @@ func (v ipv6SubnetValidator) ValidateString(_ context.Context, req validator.Str
 	}
 }
 
-type ipv4SubnetValidator struct{}
-
-func (ipv4SubnetValidator) Description(context.Context) string {
-	return "an IPv4 subnet in CIDR form with no host bits"
-}
-func (v ipv4SubnetValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
+// stringCheck is a string validator made of a function: a non-nil error fails the
+// attribute with summary as the title and the error's text as the detail.
+type stringCheck struct {
+	desc, summary string
+	check         func(string) error
 }
 
-func (ipv4SubnetValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+func (v stringCheck) Description(context.Context) string             { return v.desc }
+func (v stringCheck) MarkdownDescription(ctx context.Context) string { return v.desc }
+
+func (v stringCheck) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
-	s := req.ConfigValue.ValueString()
-	p, err := netip.ParsePrefix(s)
-	switch {
-	case err != nil:
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid IPv4 Subnet", fmt.Sprintf("%q is not a CIDR prefix: use an IPv4 prefix such as 198.18.10.0/24", s))
-	case !p.Addr().Is4():
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid IPv4 Subnet", fmt.Sprintf("%q is an IPv6 prefix: IPv6 subnets go in ipv6_subnet", s))
-	case p.Masked() != p:
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid IPv4 Subnet", fmt.Sprintf("%q has host bits set: the prefix of that address is %s; use that", s, p.Masked()))
-	case p.Bits() > 30:
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid IPv4 Subnet", fmt.Sprintf("%q is a /%d: longer than /30 leaves no room for a gateway and containers", s, p.Bits()))
+	if err := v.check(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, v.summary, err.Error())
 	}
 }
 
-type ipAddrValidator struct{ family int }
-
-func (v ipAddrValidator) Description(context.Context) string {
-	return fmt.Sprintf("an IPv%d address", v.family)
+func ipv4SubnetValidator() stringCheck {
+	return stringCheck{desc: "an IPv4 subnet in CIDR form with no host bits", summary: "Invalid IPv4 Subnet", check: func(s string) error {
+		p, err := netip.ParsePrefix(s)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%q is not a CIDR prefix: use an IPv4 prefix such as 198.18.10.0/24", s)
+		case !p.Addr().Is4():
+			return fmt.Errorf("%q is an IPv6 prefix: IPv6 subnets go in ipv6_subnet", s)
+		case p.Masked() != p:
+			return fmt.Errorf("%q has host bits set: the prefix of that address is %s; use that", s, p.Masked())
+		case p.Bits() > 30:
+			return fmt.Errorf("%q is a /%d: longer than /30 leaves no room for a gateway and containers", s, p.Bits())
+		}
+		return nil
+	}}
 }
-func (v ipAddrValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
 
-func (v ipAddrValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	s := req.ConfigValue.ValueString()
-	a, err := netip.ParseAddr(s)
-	if err != nil || (v.family == 4) != a.Is4() {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Gateway Address",
-			fmt.Sprintf("%q is not an IPv%d address (a gateway is a single address without a prefix length)", s, v.family))
-	}
+func ipAddrValidator(family int) stringCheck {
+	return stringCheck{desc: fmt.Sprintf("an IPv%d address", family), summary: "Invalid Gateway Address", check: func(s string) error {
+		if a, err := netip.ParseAddr(s); err != nil || (family == 4) != a.Is4() {
+			return fmt.Errorf("%q is not an IPv%d address (a gateway is a single address without a prefix length)", s, family)
+		}
+		return nil
+	}}
+}
+
+func durationValidator() stringCheck {
+	return stringCheck{desc: "a Go duration such as 90s or 2m", summary: "Invalid Duration", check: func(s string) error {
+		if d, err := time.ParseDuration(s); err != nil || d <= 0 {
+			return fmt.Errorf("%q is not a positive duration: use a Go duration such as \"90s\" or \"2m\"", s)
+		}
+		return nil
+	}}
 }
 
 // gatewayInSubnetValidator checks that a configured gateway lies in its configured subnet.
