@@ -192,3 +192,42 @@ func TestAccClientIP_badInput(t *testing.T) {
 		{`network = "no-such-network"`, `no-such-network`},
 	})
 }
+
+// (d) The firewall resource refusing IPv6 on the probe's ports: refused, IPv4 keeps its address.
+func TestAccClientIP_firewallRefuses(t *testing.T) {
+	sandbox.RequireExclusive(t) // changes the sandbox's nftables ruleset
+	cli := dockerClient(t)
+	ctx := testCtx(t)
+	cfg := `
+resource "dockeripv6_firewall" "mail" {
+  ipv6  = "refuse"
+  ports = [25, 10025, 10026]
+}
+data "dockeripv6_client_ip" "v6" {
+  host_port  = 10025
+  depends_on = [dockeripv6_firewall.mail]
+}
+data "dockeripv6_client_ip" "v4" {
+  family     = "ipv4"
+  host_port  = 10026
+  depends_on = [dockeripv6_firewall.mail]
+}
+output "v6_verdict"  { value = data.dockeripv6_client_ip.v6.verdict }
+output "v6_observed" { value = data.dockeripv6_client_ip.v6.observed_address }
+output "v4_verdict"  { value = data.dockeripv6_client_ip.v4.verdict }
+output "v4_observed" { value = data.dockeripv6_client_ip.v4.observed_address }
+output "v4_client"   { value = data.dockeripv6_client_ip.v4.client_address }
+`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: cfg,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownOutputValue("v6_verdict", knownvalue.StringExact("refused")),
+				statecheck.ExpectKnownOutputValue("v6_observed", knownvalue.StringExact("")),
+				statecheck.ExpectKnownOutputValue("v4_verdict", knownvalue.StringExact("preserved")),
+			},
+			Check: resource.ComposeTestCheckFunc(outputsEqual("v4_observed", "v4_client"), noProbeLeftovers(ctx, cli)),
+		}},
+	})
+}

@@ -312,7 +312,7 @@ func TestAccDaemonConfig_failedRestartRollsBack(t *testing.T) {
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{{
 			Config:      ipv6Config(""),
-			ExpectError: regexp.MustCompile(`(?s)Docker Daemon Did Not Come Back; Rolled Back.*previous daemon.json is back.*is up`),
+			ExpectError: regexp.MustCompile(`(?s)Docker Daemon Did Not Come Back; Rolled Back.*previous daemon.json is back.*is up.*dockerd said:`),
 		}},
 	})
 	got, err := os.ReadFile(p)

@@ -1,12 +1,18 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/docker/docker/api/types/network"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -14,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/dockerapi"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox"
 )
 
@@ -233,5 +240,92 @@ func TestAccNetwork_ipv6WithoutSubnetByVersion(t *testing.T) {
 		})
 	default:
 		t.Fatalf("unknown sandbox engine %q", sandbox.Engine())
+	}
+}
+
+// A daemon that cannot be reached gives one clear error naming the address tried.
+func TestAccProvider_unreachableDaemonNamesAddress(t *testing.T) {
+	sandbox.Require(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: `
+provider "dockeripv6" {
+  docker_host = "unix:///run/no-such-docker.sock"
+}
+resource "dockeripv6_network" "n" {
+  name        = "acc-unreachable"
+  ipv6_subnet = "fd3a:9c1e:77b0:5::/64"
+}`,
+			ExpectError: errorLike("cannot reach the Docker daemon at unix:///run/no-such-docker.sock"),
+		}},
+	})
+}
+
+// The plan of a replacement names the running containers it disconnects.
+func TestNetwork_replacementWarnsWhichContainers(t *testing.T) {
+	cli := dockerClient(t)
+	ctx := testCtx(t)
+	on := true
+	created, err := cli.NetworkCreate(ctx, "acc-replace-warn", network.CreateOptions{EnableIPv6: &on,
+		IPAM: &network.IPAM{Config: []network.IPAMConfig{{Subnet: "fd3a:9c1e:77b0:6::/64"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.NetworkRemove(context.Background(), created.ID) })
+	img := hostProbeImage(t, cli)
+	hostRunProbe(t, cli, "acc-replace-warn-mailserver", img, "acc-replace-warn")
+
+	r := &NetworkResource{data: &providerData{Docker: dockerapi.New(""), Systemd: dialSystemd}}
+	var sresp fwresource.SchemaResponse
+	r.Schema(ctx, fwresource.SchemaRequest{}, &sresp)
+	s := sresp.Schema
+	model := func(subnet string) networkModel {
+		return networkModel{ID: types.StringValue(created.ID), Name: types.StringValue("acc-replace-warn"), Driver: types.StringValue("bridge"),
+			IPv6: types.BoolValue(true), IPv6Subnet: netAddrOf(subnet), IPv6Gateway: netAddrUnknown(), IPv4Subnet: netAddrUnknown(),
+			IPv4Gateway: netAddrUnknown(), Internal: types.BoolValue(false), Attachable: types.BoolValue(false),
+			Options: types.MapNull(types.StringType), Labels: types.MapNull(types.StringType)}
+	}
+	state := tfsdk.State{Schema: s}
+	if d := state.Set(ctx, model("fd3a:9c1e:77b0:6::/64")); d.HasError() {
+		t.Fatal(d)
+	}
+	plan := tfsdk.Plan{Schema: s}
+	if d := plan.Set(ctx, model("fd3a:9c1e:77b0:7::/64")); d.HasError() {
+		t.Fatal(d)
+	}
+	resp := &fwresource.ModifyPlanResponse{Plan: plan, RequiresReplace: path.Paths{path.Root("ipv6_subnet")}}
+	r.ModifyPlan(ctx, fwresource.ModifyPlanRequest{Config: tfsdk.Config{Schema: s, Raw: plan.Raw}, Plan: plan, State: state}, resp)
+	w, ok := warningNamed(resp.Diagnostics, `Replacing Network "acc-replace-warn" Disconnects 1 Running Container(s)`)
+	if !ok || !strings.Contains(w.Detail(), "will be disconnected: acc-replace-warn-mailserver.") {
+		t.Fatalf("no replacement warning naming the container: %v", resp.Diagnostics)
+	}
+	// No replacement, no warning.
+	resp = &fwresource.ModifyPlanResponse{Plan: plan}
+	r.ModifyPlan(ctx, fwresource.ModifyPlanRequest{Config: tfsdk.Config{Schema: s, Raw: plan.Raw}, Plan: plan, State: state}, resp)
+	if len(resp.Diagnostics) != 0 {
+		t.Fatalf("warnings without a replacement: %v", resp.Diagnostics)
+	}
+}
+
+// Example ULAs and global prefixes are accepted with a warning that says what to use.
+func TestNetwork_subnetWarnings(t *testing.T) {
+	for subnet, want := range map[string]string{
+		"fd00:cafe:face:feed::/64": "generate one with the dockeripv6_ula_prefix resource or the ula_prefix() function",
+		"fd00::/64":                "well-known example prefix",
+		"2a01:4f8:1:2::/64":        "NDP proxying",
+	} {
+		resp := &validator.StringResponse{}
+		ipv6SubnetValidator{}.ValidateString(context.Background(), validator.StringRequest{Path: path.Root("ipv6_subnet"),
+			ConfigValue: types.StringValue(subnet)}, resp)
+		if resp.Diagnostics.HasError() || resp.Diagnostics.WarningsCount() != 1 || !strings.Contains(resp.Diagnostics[0].Detail(), want) {
+			t.Errorf("%s: want one warning containing %q, got %v", subnet, want, resp.Diagnostics)
+		}
+	}
+	resp := &validator.StringResponse{}
+	ipv6SubnetValidator{}.ValidateString(context.Background(), validator.StringRequest{Path: path.Root("ipv6_subnet"),
+		ConfigValue: types.StringValue("fda8:3b4f:4f2c:1::/64")}, resp)
+	if len(resp.Diagnostics) != 0 {
+		t.Errorf("a random ULA got diagnostics: %v", resp.Diagnostics)
 	}
 }
