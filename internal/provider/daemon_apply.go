@@ -200,7 +200,9 @@ func capitalize(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// journalTail is the last lines the unit logged, from journalctl when it exists.
+// journalTail is what the unit logged about its failure, from journalctl when it
+// exists: the error lines among its last 80 (dockerd's info chatter left out), or
+// its last 5 lines when none looks like an error.
 func journalTail(ctx context.Context, unit string) string {
 	bin, err := exec.LookPath("journalctl")
 	if err != nil {
@@ -208,11 +210,33 @@ func journalTail(ctx context.Context, unit string) string {
 	}
 	jctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(jctx, bin, "-u", unit, "-n", "15", "--no-pager", "-o", "cat").Output()
+	out, err := exec.CommandContext(jctx, bin, "-u", unit, "-n", "80", "--no-pager", "-o", "cat").Output()
 	if err != nil {
 		return ""
 	}
-	return strings.TrimSpace(string(out))
+	return errorLines(strings.Split(strings.TrimSpace(string(out)), "\n"), 8, 5)
+}
+
+// errorLines keeps the last max lines that look like errors, or the last fallback lines.
+func errorLines(lines []string, max, fallback int) string {
+	var errs []string
+	for _, l := range lines {
+		low := strings.ToLower(l)
+		if strings.Contains(low, "level=info") || strings.Contains(low, "level=debug") || strings.Contains(low, "level=warn") {
+			continue
+		}
+		if strings.Contains(low, "error") || strings.Contains(low, "fail") || strings.Contains(low, "level=fatal") {
+			errs = append(errs, l)
+		}
+	}
+	if len(errs) == 0 {
+		errs = lines
+		max = fallback
+	}
+	if len(errs) > max {
+		errs = errs[len(errs)-max:]
+	}
+	return strings.Join(errs, "\n")
 }
 
 // observe gathers what the running dockerd shows of the owned settings (observeRunning).
