@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/ula"
 )
 
 // Severity of a Diagnostic.
@@ -44,20 +46,13 @@ func (d Diagnostic) String() string {
 // refused (not an IPv6 prefix, host bits set, documentation space, fc00::/8,
 // link-local, multicast, special, or a length outside [minLen, maxLen]),
 // warnings for prefixes that work but are a bad idea. The message of err and
-// of each warning is shown to the user as is.
-//
-// internal/ula provides the team's classification; adapt it with, e.g.,
-//
-//	func(p string, min, max int) ([]string, error) {
-//		_, w, err := ula.Check(p, ula.Limits{Min: min, Max: max})
-//		return w, err
-//	}
+// of each warning is shown to the user as is. The default is internal/ula's Check.
 type SubnetChecker func(prefix string, minLen, maxLen int) (warnings []string, err error)
 
 // Validator holds what validation depends on. The zero value is ready to use.
 type Validator struct {
 	// CheckSubnet classifies IPv6 prefixes (fixed-cidr-v6 and IPv6 pool bases).
-	// nil means the package's minimal built-in check.
+	// nil means internal/ula's Check, the rules dockeripv6_network uses too.
 	CheckSubnet SubnetChecker
 }
 
@@ -106,7 +101,8 @@ func (val Validator) check(prefix string, minLen, maxLen int) ([]string, error) 
 	if val.CheckSubnet != nil {
 		return val.CheckSubnet(prefix, minLen, maxLen)
 	}
-	return checkSubnetLocal(prefix, minLen, maxLen)
+	_, warnings, err := ula.Check(prefix, ula.Limits{Min: minLen, Max: maxLen})
+	return warnings, err
 }
 
 func diag(sev Severity, attr, summary, detail string) Diagnostic {
@@ -251,48 +247,4 @@ func (val Validator) rules(e, managed Settings, v DockerVersion) []Diagnostic {
 			fmt.Sprintf("Since Docker 27 (this is %s) ip6tables is no longer experimental and is on by default, so experimental = true is not needed for IPv6; it also turns on every other experimental feature of dockerd. Set experimental to false or leave it unset, unless you use another experimental feature.", v))
 	}
 	return diags
-}
-
-var (
-	localDocumentation = netip.MustParsePrefix("2001:db8::/32")
-	localULAL0         = netip.MustParsePrefix("fc00::/8")
-	localLinkLocal     = netip.MustParsePrefix("fe80::/10")
-	localMulticast     = netip.MustParsePrefix("ff00::/8")
-	localV4Mapped      = netip.MustParsePrefix("::ffff:0:0/96")
-)
-
-// checkSubnetLocal is the minimal IPv6 prefix check this package needs, the
-// default SubnetChecker.
-//
-// TODO: switch to internal/ula (ula.Check) once its API settles; keep every
-// prefix classification of this package in this one function until then.
-func checkSubnetLocal(s string, minLen, maxLen int) ([]string, error) {
-	s = strings.TrimSpace(s)
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		if a, aerr := netip.ParseAddr(s); aerr == nil {
-			return nil, fmt.Errorf("%q is an address, not a prefix: add the prefix length, for example %s/64", s, a)
-		}
-		return nil, fmt.Errorf("%q is not a CIDR prefix: use an IPv6 prefix such as fd12:3456:789a:1::/64", s)
-	}
-	a := p.Addr()
-	switch {
-	case a.Is4() || a.Is4In6():
-		return nil, fmt.Errorf("%q is an IPv4 prefix: an IPv6 prefix such as fd12:3456:789a:1::/64 is needed here", s)
-	case a.Zone() != "":
-		return nil, fmt.Errorf("%q has a zone: a subnet has no zone", s)
-	case p.Masked() != p:
-		return nil, fmt.Errorf("%q has host bits set: the prefix of that address is %s; use that", s, p.Masked())
-	case a.IsUnspecified(), a.IsLoopback(), p.Overlaps(localV4Mapped), p.Overlaps(localLinkLocal), p.Overlaps(localMulticast):
-		return nil, fmt.Errorf("%q is or overlaps link-local, multicast or special-purpose address space, which cannot hold container networks; use a unique local prefix (fd00::/8) such as one carved from ula_prefix()", s)
-	case p.Overlaps(localDocumentation):
-		return nil, fmt.Errorf("%q is or overlaps documentation address space (2001:db8::/32, RFC 3849): it is never routed and must not be used on a real host, even though Docker's own examples use it; use a unique local prefix (fd00::/8) from ula_prefix() or dockeripv6_ula_prefix instead", s)
-	case p.Overlaps(localULAL0):
-		return nil, fmt.Errorf("%q is or overlaps fc00::/8, the ULA half with the L bit 0, which RFC 4193 leaves undefined; locally assigned ULAs start with fd, for example from ula_prefix() or dockeripv6_ula_prefix", s)
-	case p.Bits() > maxLen:
-		return nil, fmt.Errorf("%q is a /%d: longer than /%d leaves no room for a gateway and containers; use a /64 (Docker's default size)", s, p.Bits(), maxLen)
-	case p.Bits() < minLen:
-		return nil, fmt.Errorf("%q is a /%d: shorter than /%d is more than a whole site; use a /64 carved from a /48, for example cidrsubnet(ula_prefix(\"host\"), 16, 1)", s, p.Bits(), minLen)
-	}
-	return nil, nil
 }

@@ -131,7 +131,7 @@ func TestFixedCIDRv6(t *testing.T) {
 	}{
 		{"fd12:3456:789a:1::/64", nil, ""},
 		{"fd12:3456:789a::/48", nil, ""},
-		{"2a01:4f8:1:2::/64", nil, ""}, // GUA is allowed (the ula checker may warn)
+		{"2a01:4f8:1:2::/64", []string{"warning fixed_cidr_v6"}, "NDP proxying"}, // GUA works, with a warning
 		{"fd12:3456:789a:1::/126", nil, ""},
 		{"2001:db8::/64", []string{"error fixed_cidr_v6"}, "documentation"},
 		{"2001:db8:1::/64", []string{"error fixed_cidr_v6"}, "documentation"},
@@ -228,28 +228,5 @@ func TestPools(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestCheckSubnetLocal(t *testing.T) {
-	for _, tt := range []struct {
-		p       string
-		min     int
-		max     int
-		wantErr bool
-	}{
-		{"fd12:3456:789a::/48", 48, 126, false},
-		{"fd00::/8", 0, 128, false},
-		{"::/0", 0, 128, true},
-		{"::1/128", 0, 128, true},
-		{"fc00::/7", 0, 128, true},
-		{"fe80::/10", 0, 128, true},
-		{"fd12::1%eth0/64", 0, 128, true},
-		{"2a01:4f8::/32", 0, 128, false},
-	} {
-		_, err := checkSubnetLocal(tt.p, tt.min, tt.max)
-		if (err != nil) != tt.wantErr {
-			t.Errorf("checkSubnetLocal(%q) err = %v, wantErr %v", tt.p, err, tt.wantErr)
-		}
 	}
 }

@@ -25,7 +25,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
-	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/ula"
 )
 
 var (
@@ -296,11 +295,7 @@ func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.Modi
 		resp.Diagnostics.AddWarning("Docker Version Unknown",
 			fmt.Sprintf("The version rules for daemon.json could not be checked: %v. They will be checked again at apply.", verr))
 	}
-	val := daemonconfig.Validator{CheckSubnet: func(p string, min, max int) ([]string, error) {
-		_, w, err := ula.Check(p, ula.Limits{Min: min, Max: max})
-		return w, err
-	}}
-	for _, d := range val.ValidateChange(file, desired, version) {
+	for _, d := range daemonconfig.ValidateChange(file, desired, version) {
 		at := path.Root(d.Attribute)
 		if d.Index >= 0 && d.Attribute == "default_address_pools" {
 			at = at.AtListIndex(d.Index)

@@ -127,13 +127,25 @@ func Check(s string, lim Limits) (netip.Prefix, []string, error) {
 	if p.Masked() != p {
 		return netip.Prefix{}, nil, fmt.Errorf("%q has host bits set: the prefix of that address is %s; use that", s, p.Masked())
 	}
-	switch c := Classify(p); c {
+	// A short prefix (an address pool) may hold space that must not be used without
+	// starting in it: judge it by the worst space it overlaps.
+	c, verb := Classify(p), "is"
+	for _, bad := range []struct {
+		p netip.Prefix
+		c Class
+	}{{pDoc, ClassDocumentation}, {pDoc2, ClassDocumentation}, {pULAL0, ClassULAReserved}, {pLL, ClassLinkLocal}, {pMcast, ClassMulticast}} {
+		if c != bad.c && p.Overlaps(bad.p) {
+			c, verb = bad.c, "overlaps"
+			break
+		}
+	}
+	switch c {
 	case ClassDocumentation:
-		return netip.Prefix{}, nil, fmt.Errorf("%q is documentation address space (RFC 3849/9637): it is never routed and must not be used on a real host, even though Docker's own examples use it; use a unique local prefix from ula_prefix() or dockeripv6_ula_prefix instead", s)
+		return netip.Prefix{}, nil, fmt.Errorf("%q %s documentation address space (RFC 3849/9637): it is never routed and must not be used on a real host, even though Docker's own examples use it; use a unique local prefix from ula_prefix() or dockeripv6_ula_prefix instead", s, verb)
 	case ClassULAReserved:
-		return netip.Prefix{}, nil, fmt.Errorf("%q is in fc00::/8, the ULA half with the L bit 0, which RFC 4193 leaves undefined; locally assigned ULAs start with fd, for example from ula_prefix() or dockeripv6_ula_prefix", s)
+		return netip.Prefix{}, nil, fmt.Errorf("%q %s fc00::/8, the ULA half with the L bit 0, which RFC 4193 leaves undefined; locally assigned ULAs start with fd, for example from ula_prefix() or dockeripv6_ula_prefix", s, strings.Replace(verb, "is", "is in", 1))
 	case ClassLinkLocal, ClassMulticast, ClassSpecial, ClassOther:
-		return netip.Prefix{}, nil, fmt.Errorf("%q is %s address space and cannot be a network's subnet; use a unique local prefix (fd00::/8) such as one carved from ula_prefix()", s, c)
+		return netip.Prefix{}, nil, fmt.Errorf("%q %s %s address space and cannot hold a network's subnet; use a unique local prefix (fd00::/8) such as one carved from ula_prefix()", s, verb, c)
 	}
 	if p.Bits() > lim.Max {
 		return netip.Prefix{}, nil, fmt.Errorf("%q is a /%d: longer than /%d leaves no room for a gateway and containers; use a /64 (Docker's default size) or at most /%d", s, p.Bits(), lim.Max, lim.Max)
@@ -142,7 +154,7 @@ func Check(s string, lim Limits) (netip.Prefix, []string, error) {
 		return netip.Prefix{}, nil, fmt.Errorf("%q is a /%d: shorter than /%d is more than a whole site; use a /64 carved from a /48, for example cidrsubnet(ula_prefix(\"host\"), 16, 1)", s, p.Bits(), lim.Min)
 	}
 	var warnings []string
-	switch Classify(p) {
+	switch c {
 	case ClassULA:
 		if src := WellKnownExample(p); src != "" {
 			warnings = append(warnings, fmt.Sprintf("%s is a well-known example prefix (from %s). RFC 4193 Global IDs must be random so that joined sites do not collide; generate one with the dockeripv6_ula_prefix resource or the ula_prefix() function.", p, src))

@@ -173,3 +173,20 @@ func FuzzCheck(f *testing.F) {
 
 // Computed independently (Python hashlib) from the documented algorithm.
 const pinnedMailExample = "fda8:3b4f:4f2c::/48"
+
+// A short prefix, such as an address pool base, is judged by the worst space it overlaps.
+func TestCheckOverlaps(t *testing.T) {
+	wide := Limits{Min: 1, Max: 128}
+	for in, want := range map[string]string{
+		"2000::/3": "overlaps documentation address space",
+		"fc00::/7": "overlaps fc00::/8",
+		"fe00::/7": "overlaps link-local address space",
+	} {
+		if _, _, err := Check(in, wide); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Check(%s) = %v, want an error containing %q", in, err, want)
+		}
+	}
+	if _, _, err := Check("fd00::/8", wide); err != nil {
+		t.Errorf("fd00::/8 as a pool: %v", err)
+	}
+}
