@@ -179,7 +179,7 @@ func TestCheckOverlaps(t *testing.T) {
 	wide := Limits{Min: 1, Max: 128}
 	for in, want := range map[string]string{
 		"2000::/3": "overlaps documentation address space",
-		"fc00::/7": "overlaps fc00::/8",
+		"fc00::/7": "fc00::/8, the ULA half with the L bit 0",
 		"fe00::/7": "overlaps link-local address space",
 	} {
 		if _, _, err := Check(in, wide); err == nil || !strings.Contains(err.Error(), want) {
