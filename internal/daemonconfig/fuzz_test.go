@@ -46,7 +46,7 @@ func FuzzMergePreservesUnownedKeys(f *testing.F) {
 		"{\"ipv6\":true,\"ipv6\":false}",
 		"{\"a\":{\"ipv6\":[1,{\"b\":\"}\"}]},\"c\":\"\\\\\\\"\"}",
 		"  [1]  ",
-		"{\"default-address-pools\":[{\"base\":\"10.0.0.0/8\",\"size\":24}]}",
+		"{\"default-address-pools\":[{\"base\":\"198.18.0.0/15\",\"size\":24}]}",
 		"\t{\r\n\"k\"\t:\t\"\\ud83d\\udc33\"\r\n}\t",
 		"{\n}",
 	}

@@ -25,7 +25,7 @@ var realisticFiles = []string{
 	// tabs and CRLF
 	"{\r\n\t\"data-root\": \"/srv/docker\",\r\n\t\"ipv6\": false,\r\n\t\"storage-driver\": \"overlay2\"\r\n}\r\n",
 	// single line, compact
-	`{"live-restore":true,"default-address-pools":[{"base":"172.17.0.0/16","size":24}],"bip":"172.26.0.1/16"}`,
+	`{"live-restore":true,"default-address-pools":[{"base":"198.18.0.0/16","size":24}],"bip":"198.19.0.1/16"}`,
 	// odd spacing
 	"{   \"mtu\" :1400 ,\n\n      \"ipv6\":true ,   \"fixed-cidr-v6\" :   \"fd12:3456:789a:1::/64\"\n\n\n}   \n\n",
 	// 4-space indent, pools already there
@@ -39,7 +39,7 @@ var realisticFiles = []string{
 }
 
 func TestMerge(t *testing.T) {
-	pools := Pools(Pool{"172.17.0.0/16", 24}, Pool{"fd12:3456:789a::/48", 64})
+	pools := Pools(Pool{"198.18.0.0/16", 24}, Pool{"fd12:3456:789a::/48", 64})
 	tests := []struct {
 		name    string
 		in      string
@@ -51,7 +51,7 @@ func TestMerge(t *testing.T) {
 			"{\n  \"ipv6\": true,\n  \"fixed-cidr-v6\": \"fd12:3456:789a:1::/64\"\n}\n"},
 		{"whitespace-only file becomes pretty JSON", " \n", Settings{LiveRestore: Bool(false)}, "{\n  \"live-restore\": false\n}\n"},
 		{"{} becomes pretty JSON", "{}\n", Settings{IP6Tables: Bool(true), DefaultAddressPools: pools},
-			"{\n  \"ip6tables\": true,\n  \"default-address-pools\": [\n    {\"base\": \"172.17.0.0/16\", \"size\": 24},\n    {\"base\": \"fd12:3456:789a::/48\", \"size\": 64}\n  ]\n}\n"},
+			"{\n  \"ip6tables\": true,\n  \"default-address-pools\": [\n    {\"base\": \"198.18.0.0/16\", \"size\": 24},\n    {\"base\": \"fd12:3456:789a::/48\", \"size\": 64}\n  ]\n}\n"},
 		{"{ } stays on one line", "{ }", Settings{IPv6: Bool(true)}, `{ "ipv6": true }`},
 		{"changed key keeps its position, nested objects untouched",
 			"{\n  \"log-opts\": {\"max-size\": \"10m\", \"ipv6\": false},\n  \"ipv6\": false,\n  \"dns\": [\"1.1.1.1\"]\n}\n",
@@ -63,11 +63,11 @@ func TestMerge(t *testing.T) {
 			"{\n  \"dns\": [\"1.1.1.1\"],\n  \"log-opts\": {\n    \"max-size\": \"10m\"\n  },\n  \"ip6tables\": true,\n  \"experimental\": true\n}\n"},
 		{"tabs and CRLF",
 			"{\r\n\t\"data-root\": \"/srv/docker\"\r\n}\r\n",
-			Settings{UserlandProxy: Bool(false), DefaultAddressPools: Pools(Pool{"10.10.0.0/16", 24})},
-			"{\r\n\t\"data-root\": \"/srv/docker\",\r\n\t\"userland-proxy\": false,\r\n\t\"default-address-pools\": [\r\n\t\t{\"base\": \"10.10.0.0/16\", \"size\": 24}\r\n\t]\r\n}\r\n"},
+			Settings{UserlandProxy: Bool(false), DefaultAddressPools: Pools(Pool{"198.19.0.0/16", 24})},
+			"{\r\n\t\"data-root\": \"/srv/docker\",\r\n\t\"userland-proxy\": false,\r\n\t\"default-address-pools\": [\r\n\t\t{\"base\": \"198.19.0.0/16\", \"size\": 24}\r\n\t]\r\n}\r\n"},
 		{"4-space indent", "{\n    \"a\": 1\n}", Settings{LiveRestore: Bool(true)}, "{\n    \"a\": 1,\n    \"live-restore\": true\n}"},
 		{"compact single line stays compact", `{"a":1,"b":{"c":[1,2]}}`, Settings{IPv6: Bool(false), DefaultAddressPools: pools},
-			`{"a":1,"b":{"c":[1,2]},"ipv6":false,"default-address-pools":[{"base":"172.17.0.0/16","size":24},{"base":"fd12:3456:789a::/48","size":64}]}`},
+			`{"a":1,"b":{"c":[1,2]},"ipv6":false,"default-address-pools":[{"base":"198.18.0.0/16","size":24},{"base":"fd12:3456:789a::/48","size":64}]}`},
 		{"spaced single line", `{ "a" : 1 }`, Settings{IPv6: Bool(true)}, `{ "a" : 1, "ipv6" : true }`},
 		{"odd spacing: copy the last member's", "{\"a\" :1 ,\n\n      \"b\":2   \n}  ", Settings{IPv6: Bool(true)},
 			"{\"a\" :1 ,\n\n      \"b\":2,\n      \"ipv6\":true   \n}  "},
@@ -81,14 +81,14 @@ func TestMerge(t *testing.T) {
 		{"escaped key replaced in place, spelling kept", `{"ipv\u0036": false}`, Settings{IPv6: Bool(true)}, `{"ipv\u0036": true}`},
 		{"wrong type and null overwritten", `{"ipv6": "yes", "live-restore": null}`, Settings{IPv6: Bool(true), LiveRestore: Bool(true)},
 			`{"ipv6": true, "live-restore": true}`},
-		{"equal value keeps its bytes", "{\"default-address-pools\": [ {\"size\" :24, \"base\":\"10.0.0.0/8\"} ], \"ipv6\":true}",
-			Settings{IPv6: Bool(true), DefaultAddressPools: Pools(Pool{"10.0.0.0/8", 24})},
-			"{\"default-address-pools\": [ {\"size\" :24, \"base\":\"10.0.0.0/8\"} ], \"ipv6\":true}"},
+		{"equal value keeps its bytes", "{\"default-address-pools\": [ {\"size\" :24, \"base\":\"198.18.0.0/15\"} ], \"ipv6\":true}",
+			Settings{IPv6: Bool(true), DefaultAddressPools: Pools(Pool{"198.18.0.0/15", 24})},
+			"{\"default-address-pools\": [ {\"size\" :24, \"base\":\"198.18.0.0/15\"} ], \"ipv6\":true}"},
 		{"pools replaced at their own indentation",
-			"{\n  \"features\": {\n    \"buildkit\": true\n  },\n  \"default-address-pools\": [{\"base\": \"10.0.0.0/8\", \"size\": 24}],\n  \"mtu\": 1400\n}\n",
+			"{\n  \"features\": {\n    \"buildkit\": true\n  },\n  \"default-address-pools\": [{\"base\": \"198.18.0.0/15\", \"size\": 24}],\n  \"mtu\": 1400\n}\n",
 			Settings{DefaultAddressPools: pools},
-			"{\n  \"features\": {\n    \"buildkit\": true\n  },\n  \"default-address-pools\": [\n    {\"base\": \"172.17.0.0/16\", \"size\": 24},\n    {\"base\": \"fd12:3456:789a::/48\", \"size\": 64}\n  ],\n  \"mtu\": 1400\n}\n"},
-		{"pools managed as []", "{\n  \"default-address-pools\": [{\"base\": \"10.0.0.0/8\", \"size\": 24}]\n}\n", Settings{DefaultAddressPools: Pools()},
+			"{\n  \"features\": {\n    \"buildkit\": true\n  },\n  \"default-address-pools\": [\n    {\"base\": \"198.18.0.0/16\", \"size\": 24},\n    {\"base\": \"fd12:3456:789a::/48\", \"size\": 64}\n  ],\n  \"mtu\": 1400\n}\n"},
+		{"pools managed as []", "{\n  \"default-address-pools\": [{\"base\": \"198.18.0.0/15\", \"size\": 24}]\n}\n", Settings{DefaultAddressPools: Pools()},
 			"{\n  \"default-address-pools\": []\n}\n"},
 		{"string escaping", "{}", Settings{FixedCIDRv6: String("<a\"b>")}, "{\n  \"fixed-cidr-v6\": \"<a\\\"b>\"\n}"},
 	}
@@ -156,10 +156,10 @@ func TestMergeRoundTripRealisticFiles(t *testing.T) {
 		{IPv6: Bool(true), FixedCIDRv6: String("fd12:3456:789a:1::/64")},
 		{IP6Tables: Bool(true), Experimental: Bool(false)},
 		{UserlandProxy: Bool(false)},
-		{DefaultAddressPools: Pools(Pool{"172.17.0.0/16", 16}, Pool{"fd12:3456:789a::/48", 64})},
+		{DefaultAddressPools: Pools(Pool{"198.18.0.0/16", 16}, Pool{"fd12:3456:789a::/48", 64})},
 		{DefaultAddressPools: Pools()},
 		{IPv6: Bool(false), FixedCIDRv6: String(""), IP6Tables: Bool(false), Experimental: Bool(true),
-			UserlandProxy: Bool(true), LiveRestore: Bool(false), DefaultAddressPools: Pools(Pool{"10.0.0.0/8", 24})},
+			UserlandProxy: Bool(true), LiveRestore: Bool(false), DefaultAddressPools: Pools(Pool{"198.18.0.0/15", 24})},
 	}
 	for fi, in := range realisticFiles {
 		for di, d := range desires {
@@ -338,8 +338,8 @@ func TestRestore(t *testing.T) {
 		}
 	})
 	t.Run("raw value verbatim", func(t *testing.T) {
-		back, err := Restore([]byte("{}"), map[string]json.RawMessage{"default-address-pools": json.RawMessage("[ {\"base\":\"10.0.0.0/8\",\"size\":24} ]")})
-		if err != nil || string(back) != "{\n  \"default-address-pools\": [ {\"base\":\"10.0.0.0/8\",\"size\":24} ]\n}" {
+		back, err := Restore([]byte("{}"), map[string]json.RawMessage{"default-address-pools": json.RawMessage("[ {\"base\":\"198.18.0.0/15\",\"size\":24} ]")})
+		if err != nil || string(back) != "{\n  \"default-address-pools\": [ {\"base\":\"198.18.0.0/15\",\"size\":24} ]\n}" {
 			t.Fatalf("Restore = %q, %v", back, err)
 		}
 	})

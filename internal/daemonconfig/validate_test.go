@@ -138,8 +138,8 @@ func TestFixedCIDRv6(t *testing.T) {
 		{"fc00:1234::/64", []string{"error fixed_cidr_v6"}, "L bit 0"},
 		{"fd12:3456:789a:1::1/64", []string{"error fixed_cidr_v6"}, "host bits set: the prefix of that address is fd12:3456:789a:1::/64"},
 		{"fd12:3456:789a:1::", []string{"error fixed_cidr_v6"}, "an address, not a prefix"},
-		{"172.17.0.0/16", []string{"error fixed_cidr_v6"}, "IPv4"},
-		{"::ffff:10.0.0.0/104", []string{"error fixed_cidr_v6"}, "IPv4"},
+		{"198.18.0.0/16", []string{"error fixed_cidr_v6"}, "IPv4"},
+		{"::ffff:198.18.0.0/111", []string{"error fixed_cidr_v6"}, "IPv4"},
 		{"fe80::/64", []string{"error fixed_cidr_v6"}, "link-local"},
 		{"ff02::/64", []string{"error fixed_cidr_v6"}, "multicast"},
 		{"fd12:3456::/32", []string{"error fixed_cidr_v6"}, "shorter than /48"},
@@ -169,7 +169,7 @@ func TestSubnetCheckerIsPluggable(t *testing.T) {
 	}}
 	diags := val.Validate(Settings{
 		FixedCIDRv6:         String("fd00:cafe:face:feed::/64"),
-		DefaultAddressPools: Pools(Pool{"172.17.0.0/16", 16}, Pool{"fd12:3456:789a::/48", 64}),
+		DefaultAddressPools: Pools(Pool{"198.18.0.0/16", 16}, Pool{"fd12:3456:789a::/48", 64}),
 	}, v29_x)
 	expectDiags(t, diags, "warning fixed_cidr_v6", "error default_address_pools[1].base")
 	if want := "fd00:cafe:face:feed::/64 48 126|fd12:3456:789a::/48 0 128"; strings.Join(calls, "|") != want {
@@ -181,7 +181,7 @@ func TestSubnetCheckerIsPluggable(t *testing.T) {
 }
 
 func TestPools(t *testing.T) {
-	v4 := Pool{"172.17.0.0/16", 24}
+	v4 := Pool{"198.18.0.0/16", 24}
 	tests := []struct {
 		name  string
 		pools []Pool
@@ -192,21 +192,21 @@ func TestPools(t *testing.T) {
 		{"empty list", []Pool{}, v20_10, nil},
 		{"IPv4 only", []Pool{v4}, v20_10, nil},
 		{"IPv6 only warns about IPv4", []Pool{{"fd12:3456:789a::/48", 64}}, v29_x, []string{"warning default_address_pools"}},
-		{"size 0", []Pool{{"10.0.0.0/8", 0}}, v29_x, []string{"error default_address_pools[0].size"}},
+		{"size 0", []Pool{{"198.18.0.0/15", 0}}, v29_x, []string{"error default_address_pools[0].size"}},
 		{"size 129", []Pool{v4, {"fd12:3456:789a::/48", 129}}, v29_x, []string{"error default_address_pools[1].size"}},
 		{"size 128 is allowed", []Pool{v4, {"fd12:3456:789a::/120", 128}}, v29_x, nil},
 		{"size 1 with /0 base is allowed on 27", []Pool{{"0.0.0.0/0", 1}}, v29_x, nil},
-		{"IPv4 size above 32", []Pool{{"10.0.0.0/8", 33}}, v29_x, []string{"error default_address_pools[0].size"}},
-		{"size shorter than base", []Pool{{"10.0.0.0/16", 8}}, v29_x, []string{"error default_address_pools[0].size"}},
-		{"size equal to base", []Pool{{"10.0.0.0/16", 16}}, v29_x, nil},
-		{"base not a CIDR", []Pool{{"10.0.0.0", 24}}, v29_x, []string{"error default_address_pools[0].base"}},
+		{"IPv4 size above 32", []Pool{{"198.18.0.0/15", 33}}, v29_x, []string{"error default_address_pools[0].size"}},
+		{"size shorter than base", []Pool{{"198.18.0.0/16", 8}}, v29_x, []string{"error default_address_pools[0].size"}},
+		{"size equal to base", []Pool{{"198.18.0.0/16", 16}}, v29_x, nil},
+		{"base not a CIDR", []Pool{{"198.18.0.0", 24}}, v29_x, []string{"error default_address_pools[0].base"}},
 		{"base empty", []Pool{{"", 24}}, v29_x, []string{"error default_address_pools[0].base"}},
-		{"IPv4 base host bits", []Pool{{"10.0.0.1/8", 24}}, v29_x, []string{"error default_address_pools[0].base"}},
+		{"IPv4 base host bits", []Pool{{"198.18.0.1/15", 24}}, v29_x, []string{"error default_address_pools[0].base"}},
 		{"IPv6 base host bits", []Pool{v4, {"fd12:3456:789a::1/48", 64}}, v29_x, []string{"error default_address_pools[1].base"}},
 		{"documentation base", []Pool{v4, {"2001:db8::/32", 64}}, v29_x, []string{"error default_address_pools[1].base"}},
 		{"base containing documentation space", []Pool{v4, {"2000::/3", 64}}, v29_x, []string{"error default_address_pools[1].base"}},
 		{"fc00 base", []Pool{v4, {"fc00::/48", 64}}, v29_x, []string{"error default_address_pools[1].base"}},
-		{"IPv4-mapped base", []Pool{v4, {"::ffff:10.0.0.0/104", 120}}, v29_x, []string{"error default_address_pools[1].base"}},
+		{"IPv4-mapped base", []Pool{v4, {"::ffff:198.18.0.0/111", 120}}, v29_x, []string{"error default_address_pools[1].base"}},
 		// moby/moby#40275: eager splitting before 27
 		{"/48 into /80 on 20.10", []Pool{v4, {"fd12:3456:789a::/48", 80}}, v20_10, []string{"error default_address_pools[1].size"}},
 		{"/48 into /80 on 26.1", []Pool{v4, {"fd12:3456:789a::/48", 80}}, v26_1, []string{"error default_address_pools[1].size"}},

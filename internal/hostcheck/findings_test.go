@@ -338,7 +338,7 @@ func mailHost(t *testing.T, version string) Facts {
 	f.Running.Version = v
 	f.Networks = []Network{{
 		Name: "mail_default", ID: "a1", Driver: "bridge",
-		IPv4Subnets: []string{"172.20.0.0/16"}, IPv4Gateways: []string{"172.20.0.1"},
+		IPv4Subnets: []string{"198.18.20.0/24"}, IPv4Gateways: []string{"198.18.20.1"},
 		Containers: []Container{{Name: "mailserver", Ports: []Port{
 			{HostIP: "0.0.0.0", HostPort: 25, ContainerPort: 25, Proto: "tcp"},
 			{HostIP: "::", HostPort: 25, ContainerPort: 25, Proto: "tcp"},
@@ -353,7 +353,7 @@ func mailHost(t *testing.T, version string) Facts {
 func TestHostIPv4OnlyPublishedOnIPv6(t *testing.T) {
 	present := func(extra ...string) expect {
 		return expect{IDIPv4OnlyPublishedOnIPv6, SeverityError, append([]string{`Network "mail_default" is IPv4-only`,
-			"container mailserver ([::]:25->25/tcp, [::]:587->587/tcp)", "172.20.0.1 (the network's gateway)", "dockeripv6_network", "dockeripv6_firewall"}, extra...)}
+			"container mailserver ([::]:25->25/tcp, [::]:587->587/tcp)", "198.18.20.1 (the network's gateway)", "dockeripv6_network", "dockeripv6_firewall"}, extra...)}
 	}
 	cases := []struct {
 		name    string
@@ -578,7 +578,7 @@ func TestHostPrefixes(t *testing.T) {
 }
 
 func TestHostGaiConf(t *testing.T) {
-	g := ParseGaiConf([]byte("# glibc\n#precedence fc00::/7 99\nprecedence  ::1/128       50\nprecedence ::ffff:0:0/96 10   # v4\nprecedence fc00::/7 45\nlabel fc00::/7 6\nprecedence fc00::/7 x\nprecedence 10.0.0.0/8 3\n"))
+	g := ParseGaiConf([]byte("# glibc\n#precedence fc00::/7 99\nprecedence  ::1/128       50\nprecedence ::ffff:0:0/96 10   # v4\nprecedence fc00::/7 45\nlabel fc00::/7 6\nprecedence fc00::/7 x\nprecedence 198.18.0.0/15 3\n"))
 	if g.ULAPrecedence == nil || *g.ULAPrecedence != 45 || g.IPv4Precedence == nil || *g.IPv4Precedence != 10 || g.Precedences != 3 {
 		t.Fatalf("ParseGaiConf: %+v", g)
 	}
@@ -606,7 +606,7 @@ func TestHostCleanHost(t *testing.T) {
 	f := Facts{Version: v, GlobalIPv6: reachable, IPv6Forwarding: bTrue, DefaultRoute: Route{"eth0", "ipv6", "ra"}, AcceptRA: intp(2),
 		DaemonJSON:     daemonconfig.Settings{UserlandProxy: bTrue},
 		OtherFirewalls: []firewall.Finding{{Name: "inet docker-bridges", Kind: firewall.KindDockerNftables}},
-		Networks: []Network{{Name: "mail", Driver: "bridge", IPv6: true, IPv6Subnets: []string{"fd3a:9c1e:77b0:1::/64"}, IPv4Subnets: []string{"172.20.0.0/16"},
+		Networks: []Network{{Name: "mail", Driver: "bridge", IPv6: true, IPv6Subnets: []string{"fd3a:9c1e:77b0:1::/64"}, IPv4Subnets: []string{"198.18.20.0/24"},
 			Containers: []Container{{Name: "mailserver", IPv6Address: "fd3a:9c1e:77b0:1::2", HasIPv6: true, Ports: []Port{
 				{HostIP: "0.0.0.0", HostPort: 25, ContainerPort: 25, Proto: "tcp"}, {HostIP: "::", HostPort: 25, ContainerPort: 25, Proto: "tcp"}}}}}}}
 	f.Running.Version = v
