@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -298,7 +299,7 @@ func (d *HostDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 func findingIDs(fs []hostcheck.Finding) []string {
 	out := []string{}
 	for _, f := range fs {
-		if !contains(out, f.ID) {
+		if !slices.Contains(out, f.ID) {
 			out = append(out, f.ID)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -479,7 +480,7 @@ func (r *DaemonConfigResource) apply(ctx context.Context, plan daemonConfigModel
 	if prior != nil {
 		unmanaged := map[string]json.RawMessage{}
 		for _, k := range desiredSettings(ctx, *prior, diags).Keys() {
-			if !contains(desired.Keys(), k) {
+			if !slices.Contains(desired.Keys(), k) {
 				unmanaged[k] = before[k]
 				delete(before, k)
 			}
@@ -515,15 +516,6 @@ func (r *DaemonConfigResource) apply(ctx context.Context, plan daemonConfigModel
 
 type stateSetter interface {
 	Set(ctx context.Context, v any) diag.Diagnostics
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (r *DaemonConfigResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
