@@ -2,7 +2,6 @@ package firewall
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/google/nftables"
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -161,11 +159,10 @@ func findTable(conn *nftables.Conn, name string) (*nftables.Table, error) {
 		if len(m.Data) < 4 || m.Data[0] != unix.NFPROTO_INET {
 			continue
 		}
-		ad, err := netlink.NewAttributeDecoder(m.Data[4:])
+		ad, err := attrDecoder(m.Data[4:])
 		if err != nil {
 			return nil, err
 		}
-		ad.ByteOrder = binary.BigEndian
 		t := &nftables.Table{Family: nftables.TableFamilyINet}
 		for ad.Next() {
 			switch ad.Type() {

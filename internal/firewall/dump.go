@@ -59,6 +59,16 @@ func dump(conn *nftables.Conn, msgType uint16, attrs []netlink.Attribute) ([]net
 	return c.Execute(req)
 }
 
+// attrDecoder reads netlink attributes in nftables' byte order (big endian).
+func attrDecoder(b []byte) (*netlink.AttributeDecoder, error) {
+	ad, err := netlink.NewAttributeDecoder(b)
+	if err != nil {
+		return nil, err
+	}
+	ad.ByteOrder = binary.BigEndian
+	return ad, nil
+}
+
 func dumpRules(conn *nftables.Conn, table, chain string) ([]keptRule, error) {
 	msgs, err := dump(conn, unix.NFT_MSG_GETRULE, []netlink.Attribute{
 		{Type: unix.NFTA_RULE_TABLE, Data: []byte(table + "\x00")},
@@ -72,11 +82,10 @@ func dumpRules(conn *nftables.Conn, table, chain string) ([]keptRule, error) {
 		if len(m.Data) < 4 {
 			continue
 		}
-		ad, err := netlink.NewAttributeDecoder(m.Data[4:])
+		ad, err := attrDecoder(m.Data[4:])
 		if err != nil {
 			return nil, err
 		}
-		ad.ByteOrder = binary.BigEndian
 		var r keptRule
 		var tbl, ch string
 		for ad.Next() {
@@ -114,11 +123,10 @@ func dumpRules(conn *nftables.Conn, table, chain string) ([]keptRule, error) {
 }
 
 func decodeExpr(b []byte) (any, error) {
-	ad, err := netlink.NewAttributeDecoder(b)
+	ad, err := attrDecoder(b)
 	if err != nil {
 		return nil, err
 	}
-	ad.ByteOrder = binary.BigEndian
 	var name string
 	var data []byte
 	for ad.Next() {
@@ -186,11 +194,10 @@ func dumpSets(conn *nftables.Conn, table string) ([]keptSet, error) {
 		if len(m.Data) < 4 {
 			continue
 		}
-		ad, err := netlink.NewAttributeDecoder(m.Data[4:])
+		ad, err := attrDecoder(m.Data[4:])
 		if err != nil {
 			return nil, err
 		}
-		ad.ByteOrder = binary.BigEndian
 		var s keptSet
 		var tbl string
 		for ad.Next() {
@@ -242,11 +249,10 @@ func udString(ud []byte, typ byte) string {
 }
 
 func decodeCt(data []byte) (*expr.Ct, error) {
-	ad, err := netlink.NewAttributeDecoder(data)
+	ad, err := attrDecoder(data)
 	if err != nil {
 		return nil, err
 	}
-	ad.ByteOrder = binary.BigEndian
 	e := &expr.Ct{}
 	for ad.Next() {
 		switch ad.Type() {

@@ -607,6 +607,22 @@ func fwConnect(diags *diag.Diagnostics) (*nftables.Conn, func() error, bool) {
 	return conn, done, true
 }
 
+// fwOpen connects to nftables and looks table up. When ok is false the error is in
+// diags and nothing is left open; otherwise the caller must call done.
+func fwOpen(ctx context.Context, table string, diags *diag.Diagnostics) (conn *nftables.Conn, done func() error, exists, ours, ok bool) {
+	conn, done, ok = fwConnect(diags)
+	if !ok {
+		return nil, nil, false, false, false
+	}
+	exists, ours, err := firewall.Exists(ctx, conn, table)
+	if err != nil {
+		done()
+		diags.AddError("Cannot Read nftables", fmt.Sprintf("Looking for table inet %s: %v", table, err))
+		return nil, nil, false, false, false
+	}
+	return conn, done, exists, ours, true
+}
+
 func fwNotOursDetail(table string) string {
 	return fmt.Sprintf("An inet table named %q exists in nftables and was not written by this provider (none of its sets "+
 		"carry the provider's comment). Writing the posture would replace it and every rule in it. Choose another table "+
@@ -654,17 +670,11 @@ func (r *FirewallResource) write(ctx context.Context, plan firewallModel, diags 
 		diags.AddError("Invalid Firewall Posture", err.Error())
 		return plan, false
 	}
-	conn, done, ok := fwConnect(diags)
+	conn, done, exists, ours, ok := fwOpen(ctx, want.Table, diags)
 	if !ok {
 		return plan, false
 	}
 	defer done()
-
-	exists, ours, err := firewall.Exists(ctx, conn, want.Table)
-	if err != nil {
-		diags.AddError("Cannot Read nftables", fmt.Sprintf("Looking for table inet %s: %v", want.Table, err))
-		return plan, false
-	}
 	if exists && !ours {
 		diags.AddAttributeError(path.Root("table"), "Table Exists And Is Not Ours", fwNotOursDetail(want.Table))
 		return plan, false
@@ -711,17 +721,11 @@ func (r *FirewallResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if table == "" {
 		table = state.ID.ValueString()
 	}
-	conn, done, ok := fwConnect(&resp.Diagnostics)
+	conn, done, exists, ours, ok := fwOpen(ctx, table, &resp.Diagnostics)
 	if !ok {
 		return
 	}
 	defer done()
-
-	exists, ours, err := firewall.Exists(ctx, conn, table)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot Read nftables", fmt.Sprintf("Looking for table inet %s: %v", table, err))
-		return
-	}
 	if !exists {
 		tflog.Warn(ctx, "firewall table is gone; planning to create it", map[string]any{"table": table})
 		resp.State.RemoveResource(ctx)
@@ -770,16 +774,11 @@ func (r *FirewallResource) Delete(ctx context.Context, req resource.DeleteReques
 		return
 	}
 	table := state.Table.ValueString()
-	conn, done, ok := fwConnect(&resp.Diagnostics)
+	conn, done, exists, ours, ok := fwOpen(ctx, table, &resp.Diagnostics)
 	if !ok {
 		return
 	}
 	defer done()
-	exists, ours, err := firewall.Exists(ctx, conn, table)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot Read nftables", fmt.Sprintf("Looking for table inet %s: %v", table, err))
-		return
-	}
 	if !exists {
 		return
 	}
@@ -801,16 +800,12 @@ func (r *FirewallResource) ImportState(ctx context.Context, req resource.ImportS
 		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("Import a dockeripv6_firewall by the name of its nftables inet table, for example %q: %v", firewall.DefaultTable, err))
 		return
 	}
-	conn, done, ok := fwConnect(&resp.Diagnostics)
+	_, done, exists, ours, ok := fwOpen(ctx, table, &resp.Diagnostics)
 	if !ok {
 		return
 	}
 	defer done()
-	exists, ours, err := firewall.Exists(ctx, conn, table)
 	switch {
-	case err != nil:
-		resp.Diagnostics.AddError("Cannot Read nftables", fmt.Sprintf("Looking for table inet %s: %v", table, err))
-		return
 	case !exists:
 		resp.Diagnostics.AddError("No Such Firewall Table", fmt.Sprintf("There is no nftables table inet %s to import (`nft list tables inet` lists them). Apply a configuration to create it instead.", table))
 		return
