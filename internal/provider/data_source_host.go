@@ -17,6 +17,7 @@ import (
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/hostcheck"
 )
 
@@ -348,7 +349,7 @@ func gatherHostFacts(ctx context.Context, data *providerData, djPath string) (ho
 	} else {
 		f.DaemonJSON = file
 	}
-	if rs, _, err := observeRunning(ctx, data); err != nil {
+	if rs, err := data.host().Observe(ctx, "docker.service"); err != nil {
 		gap("running daemon", err)
 	} else {
 		f.Running = rs
@@ -373,7 +374,7 @@ func gatherHostFacts(ctx context.Context, data *providerData, djPath string) (ho
 			gap("ufw/firewalld unit states", err)
 		}
 		if _, argv, err := mgr.ExecStart(ctx, "docker.service"); err == nil {
-			f.DaemonFlags = dropConfigFileFlag(argv)
+			f.DaemonFlags = host.DropConfigFileFlag(argv)
 		} else {
 			gap("docker.service ExecStart", err)
 		}

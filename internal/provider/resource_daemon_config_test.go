@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox"
 )
 
@@ -149,7 +150,7 @@ func TestAccDaemonConfig_mergeRestartVerifyDestroy(t *testing.T) {
 					if !br.EnableIPv6 {
 						return fmt.Errorf("default bridge has no IPv6 after apply")
 					}
-					if chain := dockerIP6Chain(); chain == nil || !*chain {
+					if chain := host.DockerIP6Chain(); chain == nil || !*chain {
 						return fmt.Errorf("no ip6tables DOCKER chain after apply (%v)", chain)
 					}
 					return nil
