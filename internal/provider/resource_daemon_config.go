@@ -51,7 +51,7 @@ func NewDaemonConfigResource() resource.Resource { return &DaemonConfigResource{
 type daemonConfigModel struct {
 	ID                  types.String  `tfsdk:"id"`
 	Path                types.String  `tfsdk:"path"`
-	IPv6                types.Bool    `tfsdk:"ipv6"`
+	DefaultBridgeIPv6   types.Bool    `tfsdk:"default_bridge_ipv6"`
 	FixedCIDRv6         netAddrValue  `tfsdk:"fixed_cidr_v6"`
 	IP6Tables           types.Bool    `tfsdk:"ip6tables"`
 	Experimental        types.Bool    `tfsdk:"experimental"`
@@ -131,8 +131,8 @@ func (r *DaemonConfigResource) Schema(_ context.Context, _ resource.SchemaReques
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:    []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
-			"ipv6": schema.BoolAttribute{Optional: true, MarkdownDescription: managed("ipv6",
-				"IPv6 on the default bridge (`docker0`) only; user-defined networks enable IPv6 themselves. Docker before 28 needs `fixed_cidr_v6` with it.")},
+			"default_bridge_ipv6": schema.BoolAttribute{Optional: true, MarkdownDescription: managed("ipv6",
+				"IPv6 on the default bridge (`docker0`, the network of containers started without `--network`) only; user-defined networks such as `dockeripv6_network` enable IPv6 themselves, so a mail host rarely needs it. Docker before 28 needs `fixed_cidr_v6` with it.")},
 			"fixed_cidr_v6": schema.StringAttribute{CustomType: netAddrType{}, Optional: true,
 				MarkdownDescription: managed("fixed-cidr-v6", "The default bridge's IPv6 subnet. Same rules as a network's `ipv6_subnet`."),
 				Validators:          []validator.String{ipv6SubnetValidator{}}},
@@ -191,7 +191,7 @@ func desiredSettings(ctx context.Context, m daemonConfigModel, diags *diag.Diagn
 		return daemonconfig.Bool(v.ValueBool())
 	}
 	s.IPv6, s.IP6Tables, s.Experimental, s.UserlandProxy, s.LiveRestore =
-		b(m.IPv6), b(m.IP6Tables), b(m.Experimental), b(m.UserlandProxy), b(m.LiveRestore)
+		b(m.DefaultBridgeIPv6), b(m.IP6Tables), b(m.Experimental), b(m.UserlandProxy), b(m.LiveRestore)
 	if !m.FixedCIDRv6.IsNull() && !m.FixedCIDRv6.IsUnknown() {
 		s.FixedCIDRv6 = daemonconfig.String(canonicalNetAddr(m.FixedCIDRv6.ValueString()))
 	}
@@ -221,7 +221,7 @@ func setManagedFromFile(ctx context.Context, m *daemonConfigModel, file daemonco
 		}
 		return types.BoolValue(*v)
 	}
-	m.IPv6 = bv(m.IPv6, file.IPv6)
+	m.DefaultBridgeIPv6 = bv(m.DefaultBridgeIPv6, file.IPv6)
 	m.IP6Tables = bv(m.IP6Tables, file.IP6Tables)
 	m.Experimental = bv(m.Experimental, file.Experimental)
 	m.UserlandProxy = bv(m.UserlandProxy, file.UserlandProxy)
@@ -592,7 +592,7 @@ func (r *DaemonConfigResource) ImportState(ctx context.Context, req resource.Imp
 	}
 	m := daemonConfigModel{
 		ID: types.StringValue(p), Path: types.StringValue(p),
-		IPv6: types.BoolValue(false), IP6Tables: types.BoolValue(false), Experimental: types.BoolValue(false),
+		DefaultBridgeIPv6: types.BoolValue(false), IP6Tables: types.BoolValue(false), Experimental: types.BoolValue(false),
 		UserlandProxy: types.BoolValue(false), LiveRestore: types.BoolValue(false),
 		FixedCIDRv6:         netAddrOf("::/0"),
 		DefaultAddressPools: types.ListValueMust(types.ObjectType{AttrTypes: poolAttrTypes}, nil),
