@@ -35,6 +35,18 @@ var (
 	_ resource.ResourceWithModifyPlan  = &DaemonConfigResource{}
 )
 
+// daemonJSONAttributes maps each owned daemon.json key to the attribute that
+// manages it: the one place where daemon.json's words meet the schema's.
+var daemonJSONAttributes = map[string]string{
+	daemonconfig.KeyIPv6:                "default_bridge_ipv6",
+	daemonconfig.KeyFixedCIDRv6:         "fixed_cidr_v6",
+	daemonconfig.KeyIP6Tables:           "ip6tables",
+	daemonconfig.KeyExperimental:        "experimental",
+	daemonconfig.KeyUserlandProxy:       "userland_proxy",
+	daemonconfig.KeyDefaultAddressPools: "default_address_pools",
+	daemonconfig.KeyLiveRestore:         "live_restore",
+}
+
 // DefaultDaemonJSON is where dockerd reads its configuration by default.
 const DefaultDaemonJSON = "/etc/docker/daemon.json"
 
@@ -307,8 +319,8 @@ func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.Modi
 			fmt.Sprintf("The version rules for daemon.json could not be checked: %v. They will be checked again at apply.", verr))
 	}
 	for _, d := range daemonconfig.ValidateChange(file, desired, version) {
-		at := path.Root(d.Attribute)
-		if d.Index >= 0 && d.Attribute == "default_address_pools" {
+		at := path.Root(daemonJSONAttributes[d.Key])
+		if d.Index >= 0 && d.Key == daemonconfig.KeyDefaultAddressPools {
 			at = at.AtListIndex(d.Index)
 			if d.Field != "" {
 				at = at.AtName(d.Field)
