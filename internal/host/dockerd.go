@@ -220,19 +220,22 @@ func DropConfigFileFlag(argv []string) []string {
 func (l *Local) ValidateConfig(ctx context.Context, unit string, v daemonconfig.DockerVersion, candidate []byte) (bool, string, error) {
 	bin, args, err := l.DaemonFlags(ctx, unit)
 	if err != nil || bin == "" {
+		// Without the unit's command line, only a dockerd on PATH of the running
+		// daemon's own release can judge the file (another one would judge it
+		// by other rules, or not know --validate at all).
 		if bin, err = exec.LookPath("dockerd"); err != nil {
 			return false, "", fmt.Errorf("no dockerd binary found for --validate: %w", err)
 		}
+		bv, err := daemonconfig.DockerdVersion(ctx, bin)
+		if err != nil {
+			return false, "", err
+		}
+		if bv.Major != v.Major || bv.Minor != v.Minor {
+			return false, "", fmt.Errorf("%w: %s is Docker %s, the running daemon is %s", daemonconfig.ErrValidateUnsupported, bin, bv, v)
+		}
 		args = nil
 	}
-	ok, out, err := daemonconfig.ValidateWithDockerdVersion(ctx, v, bin, args, candidate)
-	if err != nil {
-		return false, "", err
-	}
-	if !ok {
-		out = bin + " --validate: " + out
-	}
-	return ok, out, nil
+	return daemonconfig.ValidateWithDockerdVersion(ctx, v, bin, args, candidate)
 }
 
 // Journal is what the unit logged about its failure, from journalctl when it
