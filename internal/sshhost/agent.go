@@ -1,0 +1,432 @@
+package sshhost
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// remoteFacts are what StartAgent learns about the host and the user once.
+type remoteFacts struct {
+	arch string // uname -m
+	uid  int
+	user string
+}
+
+// exitHashMismatch is the start script's exit code when the kept binary
+// does not have the expected hash at the moment it would run.
+const exitHashMismatch = 97
+
+// rootMarker is printed by scripts that run as root, to tell a failure of
+// sudo from a failure of the script.
+const rootMarker = "dockeripv6-root-ok"
+
+// Agent is the agent process on the host, seen as the stream of its stdin
+// and stdout. Close ends it.
+type Agent struct {
+	Path     string // the binary on the host
+	Hash     string // its sha256
+	Uploaded bool   // this start uploaded it (false: it was there already)
+	Sudo     bool   // started through sudo -n
+
+	conn   *Conn
+	sess   *ssh.Session
+	stdin  io.WriteCloser
+	stdout io.Reader
+	stderr *tailBuffer
+
+	exited  chan struct{}
+	waitErr error
+
+	closeOnce sync.Once
+	closed    chan struct{}
+	closeErr  error
+}
+
+var _ io.ReadWriteCloser = (*Agent)(nil)
+
+// StartAgent starts the agent on the host: localBinary (or
+// Config.AgentBinary, when set) must be a Linux ELF binary for the host's
+// architecture that serves the agent when run with the argument "agent"
+// (MaybeServeAgent). It is uploaded only when the host does not already
+// keep a file with its sha256, and the hash of what the host keeps is
+// checked right before it runs.
+func (c *Conn) StartAgent(ctx context.Context, localBinary string) (*Agent, error) {
+	if c.cfg.AgentBinary != "" {
+		localBinary = c.cfg.AgentBinary
+	}
+	if !c.Alive() {
+		return nil, c.stepErr(StepArch, ErrConnectionLost)
+	}
+
+	// Local: architecture and hash of the binary.
+	ba, err := elfArch(localBinary)
+	if err != nil {
+		return nil, c.stepErr(StepArch, err)
+	}
+	hash, err := fileSHA256(localBinary)
+	if err != nil {
+		return nil, c.stepErr(StepUpload, err)
+	}
+
+	facts, err := c.remoteFacts(ctx)
+	if err != nil {
+		return nil, c.stepErr(StepArch, err)
+	}
+	if !ba.runsOn(facts.arch) {
+		return nil, c.stepErr(StepArch, fmt.Errorf(
+			"the host is %s but the agent binary %s is built for %s; point agent_binary at a build for the host "+
+				"(GOOS=linux GOARCH=%s CGO_ENABLED=0 go build -o terraform-provider-dockeripv6_linux_%s .)",
+			facts.arch, localBinary, ba.goarch, goarchOf(facts.arch), strings.Fields(goarchOf(facts.arch))[0]))
+	}
+
+	prefix, err := c.rootPrefix(facts)
+	if err != nil {
+		return nil, c.stepErr(StepSudo, err)
+	}
+	dir := c.cfg.agentDir()
+	path := dir + "/" + hash
+
+	a := &Agent{Path: path, Hash: hash, Sudo: prefix != "", conn: c}
+	for attempt := 0; ; attempt++ {
+		present, err := c.agentPresent(ctx, prefix, facts, dir, hash)
+		if err != nil {
+			return nil, err
+		}
+		if !present {
+			if err := c.upload(ctx, prefix, dir, hash, localBinary); err != nil {
+				return nil, err
+			}
+			a.Uploaded = true
+		}
+		err = c.start(ctx, a, prefix)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, errHashChanged) && attempt == 0 {
+			continue // replaced between check and start: once more
+		}
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		a.Close()
+		return nil, c.stepErr(StepStart, errors.New("the connection was closed while the agent started"))
+	}
+	c.agents[a] = true
+	c.mu.Unlock()
+	return a, nil
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func (c *Conn) remoteFacts(ctx context.Context) (remoteFacts, error) {
+	c.mu.Lock()
+	if c.facts != nil {
+		f := *c.facts
+		c.mu.Unlock()
+		return f, nil
+	}
+	c.mu.Unlock()
+	out, _, err := c.run(ctx, "uname -m; id -u; id -un", nil)
+	if err != nil {
+		return remoteFacts{}, fmt.Errorf("uname -m; id -u: %w", err)
+	}
+	lines := strings.Fields(string(out))
+	if len(lines) != 3 {
+		return remoteFacts{}, fmt.Errorf("uname -m; id -u; id -un printed %q", out)
+	}
+	uid, err := strconv.Atoi(lines[1])
+	if err != nil {
+		return remoteFacts{}, fmt.Errorf("id -u printed %q", lines[1])
+	}
+	f := remoteFacts{arch: lines[0], uid: uid, user: lines[2]}
+	c.mu.Lock()
+	c.facts = &f
+	c.mu.Unlock()
+	return f, nil
+}
+
+// rootPrefix is what runs a command as root: nothing for root, sudo -n otherwise.
+func (c *Conn) rootPrefix(f remoteFacts) (string, error) {
+	if f.uid == 0 {
+		return "", nil
+	}
+	if c.cfg.Sudo == SudoNever {
+		return "", fmt.Errorf("user %s (uid %d) is not root and sudo is set to never; the agent needs root: connect as root or allow sudo", f.user, f.uid)
+	}
+	return "sudo -n -- ", nil
+}
+
+func (c *Conn) sudoError(f remoteFacts, stderr []byte, err error) error {
+	return fmt.Errorf("user %s (uid %d) is not root and `sudo -n` failed (%s); the agent needs root: connect as root, or give %s passwordless sudo (sudoers: %s ALL=(root) NOPASSWD: ALL)",
+		f.user, f.uid, oneLine(append(stderr, []byte(" "+err.Error())...)), f.user, f.user)
+}
+
+// asRoot wraps a script so that it runs as root.
+func asRoot(prefix, script string) string {
+	return prefix + "sh -c " + shellQuote("echo "+rootMarker+"; "+script)
+}
+
+// agentPresent makes the directory root-only and reports whether it keeps
+// a file with the hash.
+func (c *Conn) agentPresent(ctx context.Context, prefix string, f remoteFacts, dir, hash string) (bool, error) {
+	script := `set -eu; umask 077; d=` + dir + `; f=$d/` + hash + `
+mkdir -p "$d"; chown 0:0 "$d"; chmod 0700 "$d"
+if [ -f "$f" ] && [ "$(sha256sum "$f" | cut -d' ' -f1)" = ` + hash + ` ]; then echo present; else echo absent; fi`
+	out, stderr, err := c.run(ctx, asRoot(prefix, script), nil)
+	if !bytes.HasPrefix(out, []byte(rootMarker)) {
+		if err == nil {
+			err = errors.New("no output")
+		}
+		if prefix != "" && c.Alive() && ctx.Err() == nil {
+			return false, c.stepErr(StepSudo, c.sudoError(f, stderr, err))
+		}
+		return false, c.stepErr(StepUpload, fmt.Errorf("check %s: %w", dir, err))
+	}
+	if err != nil {
+		return false, c.stepErr(StepUpload, fmt.Errorf("check %s: %w", dir, err))
+	}
+	return strings.Contains(string(out), "\npresent"), nil
+}
+
+// upload writes the binary under a temporary name, checks its hash, moves
+// it into place and removes other builds.
+func (c *Conn) upload(ctx context.Context, prefix, dir, hash, local string) error {
+	f, err := os.Open(local)
+	if err != nil {
+		return c.stepErr(StepUpload, err)
+	}
+	defer f.Close()
+	script := `set -eu; umask 077; d=` + dir + `; f=$d/` + hash + `; t=$d/.upload.$$
+trap 'rm -f "$t"' EXIT
+cat > "$t"
+h=$(sha256sum "$t" | cut -d' ' -f1)
+[ "$h" = ` + hash + ` ] || { echo "the uploaded file has sha256 $h, not ` + hash + ` (transfer damaged)" >&2; exit 1; }
+chmod 0700 "$t"; mv -f "$t" "$f"
+for o in "$d"/* "$d"/.upload.*; do [ "$o" = "$f" ] || [ ! -e "$o" ] || rm -f "$o"; done
+echo uploaded`
+	out, _, err := c.run(ctx, asRoot(prefix, script), f)
+	if err == nil && !strings.Contains(string(out), "\nuploaded") {
+		err = fmt.Errorf("no confirmation from the host (printed %q)", out)
+	}
+	if err != nil {
+		return c.stepErr(StepUpload, fmt.Errorf("%s to %s: %w", local, dir+"/"+hash, err))
+	}
+	return nil
+}
+
+var errHashChanged = errors.New("the kept agent binary changed before it could start")
+
+// start runs the binary with "agent" and waits for its banner.
+func (c *Conn) start(ctx context.Context, a *Agent, prefix string) error {
+	sess, err := c.client.NewSession()
+	if err != nil {
+		return c.stepErr(StepStart, fmt.Errorf("new session: %w", err))
+	}
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		sess.Close()
+		return c.stepErr(StepStart, err)
+	}
+	stdout, err := sess.StdoutPipe()
+	if err != nil {
+		sess.Close()
+		return c.stepErr(StepStart, err)
+	}
+	a.stderr = &tailBuffer{max: 16 << 10}
+	sess.Stderr = a.stderr
+	script := `f=` + a.Path + `; [ "$(sha256sum "$f" 2>/dev/null | cut -d' ' -f1)" = ` + a.Hash + ` ] || { echo "$f: not the expected sha256 at start" >&2; exit ` + strconv.Itoa(exitHashMismatch) + `; }
+exec "$f" ` + AgentArg
+	// No root marker here: stdout is the agent's stream from the first byte.
+	if err := sess.Start(prefix + "sh -c " + shellQuote(script)); err != nil {
+		sess.Close()
+		return c.stepErr(StepStart, err)
+	}
+	a.sess, a.stdin, a.stdout = sess, stdin, stdout
+	a.exited, a.closed = make(chan struct{}), make(chan struct{})
+	go func() {
+		a.waitErr = sess.Wait()
+		close(a.exited)
+	}()
+
+	banner := make(chan error, 1)
+	go func() {
+		buf := make([]byte, len(Banner))
+		_, err := io.ReadFull(stdout, buf)
+		if err == nil && string(buf) != Banner {
+			err = fmt.Errorf("the agent printed %q instead of its banner (is %s a dockeripv6 build that serves the agent?)", buf, a.Path)
+		}
+		banner <- err
+	}()
+	timeout := time.NewTimer(60 * time.Second)
+	defer timeout.Stop()
+	select {
+	case err = <-banner:
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-timeout.C:
+		err = errors.New("no banner from the agent within 60s")
+	}
+	if err == nil {
+		return nil
+	}
+	// Not started: find out why from its exit.
+	stdin.Close()
+	select {
+	case <-a.exited:
+	case <-time.After(3 * time.Second):
+		sess.Close()
+		<-a.exited
+	}
+	var ee *ssh.ExitError
+	if errors.As(a.waitErr, &ee) {
+		if ee.ExitStatus() == exitHashMismatch {
+			return errHashChanged
+		}
+		if prefix != "" && strings.HasPrefix(strings.TrimSpace(a.stderr.String()), "sudo:") {
+			f, _ := c.remoteFacts(ctx)
+			return c.stepErr(StepSudo, c.sudoError(f, a.stderr.Bytes(), ee))
+		}
+		return c.stepErr(StepStart, fmt.Errorf("%s %s exited with status %d before it was ready: %s", a.Path, AgentArg, ee.ExitStatus(), oneLine(a.stderr.Bytes())))
+	}
+	return c.stepErr(StepStart, fmt.Errorf("%s %s: %w", a.Path, AgentArg, err))
+}
+
+// Read reads from the agent's stdout.
+func (a *Agent) Read(p []byte) (int, error) {
+	n, err := a.stdout.Read(p)
+	if err != nil {
+		err = a.streamErr(err)
+	}
+	return n, err
+}
+
+// Write writes to the agent's stdin.
+func (a *Agent) Write(p []byte) (int, error) {
+	n, err := a.stdin.Write(p)
+	if err != nil {
+		err = a.streamErr(err)
+	}
+	return n, err
+}
+
+// streamErr explains the end of the stream: io.EOF when the agent exited
+// cleanly or was closed, a StepError naming the agent step otherwise.
+func (a *Agent) streamErr(err error) error {
+	select {
+	case <-a.closed:
+		if errors.Is(err, io.EOF) {
+			return io.EOF
+		}
+		return fmt.Errorf("agent closed: %w", err)
+	default:
+	}
+	// Wait a moment for the exit status (or the connection's end).
+	select {
+	case <-a.exited:
+	case <-a.conn.done:
+	case <-time.After(2 * time.Second):
+	}
+	if !a.conn.Alive() {
+		return a.conn.stepErr(StepAgent, fmt.Errorf("%w while the agent was running (%v)", ErrConnectionLost, err))
+	}
+	select {
+	case <-a.exited:
+		var ee *ssh.ExitError
+		switch {
+		case a.waitErr == nil && errors.Is(err, io.EOF):
+			return io.EOF
+		case errors.As(a.waitErr, &ee):
+			return a.conn.stepErr(StepAgent, fmt.Errorf("the agent exited with status %d: %s", ee.ExitStatus(), oneLine(a.stderr.Bytes())))
+		case a.waitErr != nil:
+			return a.conn.stepErr(StepAgent, fmt.Errorf("the agent's session ended: %v", a.waitErr))
+		}
+	default:
+	}
+	return a.conn.stepErr(StepAgent, err)
+}
+
+// Stderr is the tail of what the agent wrote on its stderr.
+func (a *Agent) Stderr() string { return a.stderr.String() }
+
+// Close ends the agent: its stdin is closed (the agent exits on EOF);
+// if it is still there after 5 s it gets SIGTERM, then the session is
+// closed, which closes its pipes. It returns an error when the agent
+// exited with a failure status.
+func (a *Agent) Close() error {
+	a.closeOnce.Do(func() {
+		close(a.closed)
+		a.stdin.Close()
+		select {
+		case <-a.exited:
+		case <-time.After(5 * time.Second):
+			_ = a.sess.Signal(ssh.SIGTERM)
+			select {
+			case <-a.exited:
+			case <-time.After(2 * time.Second):
+				a.sess.Close()
+				<-a.exited
+			}
+		}
+		a.sess.Close()
+		a.conn.mu.Lock()
+		delete(a.conn.agents, a)
+		a.conn.mu.Unlock()
+		var ee *ssh.ExitError
+		if errors.As(a.waitErr, &ee) && ee.ExitStatus() != 0 {
+			a.closeErr = a.conn.stepErr(StepAgent, fmt.Errorf("the agent exited with status %d: %s", ee.ExitStatus(), oneLine(a.stderr.Bytes())))
+		}
+	})
+	return a.closeErr
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = t.buf[len(t.buf)-t.max:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) Bytes() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return bytes.Clone(t.buf)
+}
+
+func (t *tailBuffer) String() string { return string(t.Bytes()) }
