@@ -9,6 +9,7 @@ command -v dbus-daemon >/dev/null || need+=(dbus)
 command -v ip          >/dev/null || need+=(iproute2)
 command -v systemd-nspawn >/dev/null || need+=(systemd-container)   # the real-systemd tier
 command -v sshd        >/dev/null || [ -x /usr/sbin/sshd ] || need+=(openssh-server)   # the SSH fleet
+command -v sudo        >/dev/null || need+=(sudo)             # the SSH fleet: a user with passwordless sudo
 dpkg -s libseccomp-dev >/dev/null 2>&1 || need+=(libseccomp-dev)   # runc for the Docker 29 engine
 command -v terraform   >/dev/null || { echo "terraform (1.8+) must be on PATH" >&2; exit 1; }
 if ((${#need[@]})); then
