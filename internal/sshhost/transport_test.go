@@ -132,7 +132,9 @@ func (s *testServer) config(pk string) Config {
 	return Config{Host: "127.0.0.1", Port: s.addr.Port, User: "tester", PrivateKey: pk, KeepaliveInterval: -1}
 }
 
-func authorizedLine(k ssh.PublicKey) string { return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k))) }
+func authorizedLine(k ssh.PublicKey) string {
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
+}
 
 func TestDialHostKey(t *testing.T) {
 	pk, pub := privatePEM(t)
