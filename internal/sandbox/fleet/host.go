@@ -1,0 +1,224 @@
+package fleet
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/internal/reaper"
+)
+
+// MaybeRunHost runs a fleet host's PID 1 and exits when this process is
+// one; otherwise it returns at once. Call it first thing in TestMain of
+// every test binary that starts a fleet.
+func MaybeRunHost() {
+	if len(os.Args) == 0 || os.Args[0] != hostArg0 {
+		return
+	}
+	os.Exit(runHost())
+}
+
+// runHost is PID 1 of a host: it reads its configuration (one JSON line)
+// from stdin once the workstation has set up the network, prepares the
+// host, starts sshd, answers "ok", then serves commands until stdin closes.
+func runHost() int {
+	logf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "fleet host: "+format+"\n", a...) }
+	in := bufio.NewReader(os.Stdin)
+	reply := func(err error) {
+		if err != nil {
+			logf("%v", err)
+			fmt.Println("error: " + strings.ReplaceAll(err.Error(), "\n", "; "))
+			return
+		}
+		fmt.Println("ok")
+	}
+	line, err := in.ReadString('\n')
+	if err != nil {
+		return 1
+	}
+	var cfg hostConfig
+	if err := json.Unmarshal([]byte(line), &cfg); err != nil {
+		reply(fmt.Errorf("config: %w", err))
+		return 1
+	}
+	stop := make(chan struct{})
+	go reaper.Run(stop)
+	defer close(stop)
+
+	if err := setupHost(cfg); err != nil {
+		reply(err)
+		return 1
+	}
+	var sshdDone chan struct{}
+	start := func() error {
+		if sshdDone != nil {
+			select {
+			case <-sshdDone:
+			case <-time.After(5 * time.Second):
+				return errors.New("sshd is running")
+			}
+		}
+		c, err := startSSHD(cfg)
+		if err != nil {
+			return err
+		}
+		done := make(chan struct{})
+		sshdDone = done
+		go func() { _ = reaper.Wait(c); close(done) }()
+		return waitListen(cfg.Addr, 10*time.Second)
+	}
+	reply(start())
+	for {
+		line, err := in.ReadString('\n')
+		if err != nil {
+			return 0 // the workstation closed us: exit, the kernel kills the rest
+		}
+		switch strings.TrimSpace(line) {
+		case "start-sshd":
+			reply(start())
+		default:
+			reply(fmt.Errorf("unknown command %q", strings.TrimSpace(line)))
+		}
+	}
+}
+
+const runDir = "/run/fleet"
+
+func setupHost(cfg hostConfig) error {
+	if err := unix.Sethostname([]byte(cfg.Name)); err != nil {
+		return fmt.Errorf("hostname: %w", err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make / rprivate: %w", err)
+	}
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount proc: %w", err)
+	}
+	if err := unix.Mount("tmpfs", "/run", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=755"); err != nil {
+		return fmt.Errorf("mount tmpfs on /run: %w", err)
+	}
+	// Private, writable /etc and /var/lib: overlays on the machine's, with
+	// the changes in this host's /run.
+	for _, d := range []string{"/etc", "/var/lib"} {
+		up := filepath.Join(runDir, "overlay", strings.ReplaceAll(strings.Trim(d, "/"), "/", "-"))
+		for _, s := range []string{"upper", "work"} {
+			if err := os.MkdirAll(filepath.Join(up, s), 0o755); err != nil {
+				return err
+			}
+		}
+		opts := "lowerdir=" + d + ",upperdir=" + up + "/upper,workdir=" + up + "/work"
+		if err := unix.Mount("overlay", d, "overlay", 0, opts); err != nil {
+			return fmt.Errorf("overlay on %s: %w", d, err)
+		}
+	}
+	for _, d := range []string{"/run/sshd", runDir + "/home"} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	// Users: passwd, group, shadow ("*": no password, not locked), homes,
+	// authorized keys in a root-owned directory.
+	var passwd, group, shadow strings.Builder
+	for _, u := range []string{UserNoSudo, UserSudo} {
+		id := userIDs[u]
+		home := filepath.Join(runDir, "home", u)
+		fmt.Fprintf(&passwd, "%s:x:%d:%d::%s:/bin/sh\n", u, id, id, home)
+		fmt.Fprintf(&group, "%s:x:%d:\n", u, id)
+		fmt.Fprintf(&shadow, "%s:*:19000:0:99999:7:::\n", u)
+		if err := os.MkdirAll(home, 0o755); err != nil {
+			return err
+		}
+		if err := os.Chown(home, id, id); err != nil {
+			return err
+		}
+	}
+	for f, add := range map[string]string{"/etc/passwd": passwd.String(), "/etc/group": group.String(), "/etc/shadow": shadow.String()} {
+		if err := appendFile(f, add); err != nil {
+			return err
+		}
+	}
+	keysDir := filepath.Join(runDir, "authorized_keys")
+	if err := os.MkdirAll(keysDir, 0o755); err != nil {
+		return err
+	}
+	for u, k := range cfg.UserKeys {
+		if err := os.WriteFile(filepath.Join(keysDir, u), []byte(k+"\n"), 0o644); err != nil {
+			return err
+		}
+	}
+	if cfg.Sudo {
+		if err := os.MkdirAll("/etc/sudoers.d", 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile("/etc/sudoers.d/fleet", []byte(UserSudo+" ALL=(ALL:ALL) NOPASSWD: ALL\n"), 0o440); err != nil {
+			return err
+		}
+	}
+	var hk strings.Builder
+	for _, k := range cfg.HostKeys {
+		fmt.Fprintf(&hk, "HostKey %s\n", k)
+	}
+	conf := "# dockeripv6 fleet host " + cfg.Name + "\n" +
+		"ListenAddress [" + cfg.Addr + "]:22\n" +
+		hk.String() +
+		"PidFile " + runDir + "/sshd.pid\n" +
+		"UsePAM no\n" +
+		"PubkeyAuthentication yes\n" +
+		"PasswordAuthentication no\n" +
+		"KbdInteractiveAuthentication no\n" +
+		"HostbasedAuthentication no\n" +
+		"PermitRootLogin prohibit-password\n" +
+		"AuthorizedKeysFile " + keysDir + "/%u\n" +
+		"PrintMotd no\n" +
+		"UseDNS no\n" +
+		"LogLevel VERBOSE\n" +
+		"MaxStartups 100\n" +
+		"MaxSessions 100\n"
+	return os.WriteFile(filepath.Join(runDir, "sshd_config"), []byte(conf), 0o644)
+}
+
+func appendFile(path, s string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(s); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func startSSHD(cfg hostConfig) (*exec.Cmd, error) {
+	c := exec.Command("/usr/sbin/sshd", "-D", "-f", filepath.Join(runDir, "sshd_config"), "-E", filepath.Join(cfg.Dir, "sshd.log"))
+	c.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	c.Stdout, c.Stderr = os.Stderr, os.Stderr
+	if err := reaper.Start(c); err != nil {
+		return nil, fmt.Errorf("start sshd: %w", err)
+	}
+	return c, nil
+}
+
+func waitListen(addr string, d time.Duration) error {
+	end := time.Now().Add(d)
+	for {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(addr, "22"), time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(end) {
+			return fmt.Errorf("sshd does not listen on [%s]:22 after %s: %w", addr, d, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
