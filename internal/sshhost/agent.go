@@ -70,16 +70,10 @@ func (c *Conn) StartAgent(ctx context.Context, localBinary string) (*Agent, erro
 		return nil, c.stepErr(StepArch, ErrConnectionLost)
 	}
 
-	// Local: architecture and hash of the binary.
 	ba, err := elfArch(localBinary)
 	if err != nil {
 		return nil, c.stepErr(StepArch, err)
 	}
-	hash, err := fileSHA256(localBinary)
-	if err != nil {
-		return nil, c.stepErr(StepUpload, err)
-	}
-
 	facts, err := c.remoteFacts(ctx)
 	if err != nil {
 		return nil, c.stepErr(StepArch, err)
@@ -94,6 +88,10 @@ func (c *Conn) StartAgent(ctx context.Context, localBinary string) (*Agent, erro
 	prefix, err := c.rootPrefix(facts)
 	if err != nil {
 		return nil, c.stepErr(StepSudo, err)
+	}
+	hash, err := fileSHA256(localBinary)
+	if err != nil {
+		return nil, c.stepErr(StepUpload, err)
 	}
 	dir := c.cfg.agentDir()
 	path := dir + "/" + hash
@@ -183,9 +181,9 @@ func (c *Conn) rootPrefix(f remoteFacts) (string, error) {
 	return "sudo -n -- ", nil
 }
 
-func (c *Conn) sudoError(f remoteFacts, stderr []byte, err error) error {
-	return fmt.Errorf("user %s (uid %d) is not root and `sudo -n` failed (%s); the agent needs root: connect as root, or give %s passwordless sudo (sudoers: %s ALL=(root) NOPASSWD: ALL)",
-		f.user, f.uid, oneLine(append(stderr, []byte(" "+err.Error())...)), f.user, f.user)
+func (c *Conn) sudoError(f remoteFacts, err error) error {
+	return fmt.Errorf("user %s (uid %d) is not root and `sudo -n` failed (%v); the agent needs root: connect as root, or give %s passwordless sudo (sudoers: %s ALL=(root) NOPASSWD: ALL)",
+		f.user, f.uid, err, f.user, f.user)
 }
 
 // asRoot wraps a script so that it runs as root.
@@ -199,13 +197,13 @@ func (c *Conn) agentPresent(ctx context.Context, prefix string, f remoteFacts, d
 	script := `set -eu; umask 077; d=` + dir + `; f=$d/` + hash + `
 mkdir -p "$d"; chown 0:0 "$d"; chmod 0700 "$d"
 if [ -f "$f" ] && [ "$(sha256sum "$f" | cut -d' ' -f1)" = ` + hash + ` ]; then echo present; else echo absent; fi`
-	out, stderr, err := c.run(ctx, asRoot(prefix, script), nil)
+	out, _, err := c.run(ctx, asRoot(prefix, script), nil)
 	if !bytes.HasPrefix(out, []byte(rootMarker)) {
 		if err == nil {
 			err = errors.New("no output")
 		}
 		if prefix != "" && c.Alive() && ctx.Err() == nil {
-			return false, c.stepErr(StepSudo, c.sudoError(f, stderr, err))
+			return false, c.stepErr(StepSudo, c.sudoError(f, err))
 		}
 		return false, c.stepErr(StepUpload, fmt.Errorf("check %s: %w", dir, err))
 	}
@@ -311,7 +309,7 @@ exec "$f" ` + AgentArg
 		}
 		if prefix != "" && strings.HasPrefix(strings.TrimSpace(a.stderr.String()), "sudo:") {
 			f, _ := c.remoteFacts(ctx)
-			return c.stepErr(StepSudo, c.sudoError(f, a.stderr.Bytes(), ee))
+			return c.stepErr(StepSudo, c.sudoError(f, fmt.Errorf("%s", oneLine(a.stderr.Bytes()))))
 		}
 		return c.stepErr(StepStart, fmt.Errorf("%s %s exited with status %d before it was ready: %s", a.Path, AgentArg, ee.ExitStatus(), oneLine(a.stderr.Bytes())))
 	}
@@ -359,9 +357,13 @@ func (a *Agent) streamErr(err error) error {
 	select {
 	case <-a.exited:
 		var ee *ssh.ExitError
+		var missing *ssh.ExitMissingError
 		switch {
 		case a.waitErr == nil && errors.Is(err, io.EOF):
 			return io.EOF
+		case errors.As(a.waitErr, &missing):
+			// The session ended without an exit status: sshd's side of it is gone.
+			return a.conn.stepErr(StepAgent, fmt.Errorf("%w: the session ended without an exit status while the agent was running (sshd's session process went away)", ErrConnectionLost))
 		case errors.As(a.waitErr, &ee):
 			return a.conn.stepErr(StepAgent, fmt.Errorf("the agent exited with status %d: %s", ee.ExitStatus(), oneLine(a.stderr.Bytes())))
 		case a.waitErr != nil:

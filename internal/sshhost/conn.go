@@ -277,6 +277,10 @@ func (c *Conn) run(ctx context.Context, cmd string, stdin io.Reader) (stdout, st
 	}
 	if err != nil {
 		var ee *ssh.ExitError
+		var missing *ssh.ExitMissingError
+		if errors.As(err, &missing) || errors.Is(err, io.EOF) {
+			return o.Bytes(), e.Bytes(), fmt.Errorf("%w: the session ended without an exit status", ErrConnectionLost)
+		}
 		if errors.As(err, &ee) {
 			return o.Bytes(), e.Bytes(), fmt.Errorf("exit status %d: %s", ee.ExitStatus(), oneLine(e.Bytes()))
 		}

@@ -131,6 +131,10 @@ func newHostKeyCheck(c Config) (*hostKeyCheck, error) {
 			}
 			h.algos = hostKeyAlgorithms(types)
 		}
+		if len(h.algos) == 0 {
+			// Unknown host: ask for the type ssh-keyscan lines usually carry.
+			h.algos = hostKeyAlgorithms([]string{ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521, ssh.KeyAlgoRSA})
+		}
 		h.callback = func(hostname string, remote net.Addr, got ssh.PublicKey) error {
 			err := cb(hostname, remote, got)
 			if err == nil {

@@ -141,7 +141,8 @@ func setupHost(cfg hostConfig) error {
 			return err
 		}
 	}
-	for f, add := range map[string]string{"/etc/passwd": passwd.String(), "/etc/group": group.String(), "/etc/shadow": shadow.String()} {
+	hosts := "127.0.1.1\t" + cfg.Name + "\n" + cfg.Addr + "\t" + cfg.Name + "\n"
+	for f, add := range map[string]string{"/etc/hosts": hosts, "/etc/passwd": passwd.String(), "/etc/group": group.String(), "/etc/shadow": shadow.String()} {
 		if err := appendFile(f, add); err != nil {
 			return err
 		}

@@ -1,0 +1,463 @@
+package sshhost_test
+
+// Tests against real sshd on fleet hosts (internal/sandbox/fleet); they run
+// only inside the sandbox and fail outside it. The test binary itself is
+// the agent that is uploaded and started.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/fleet"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sshhost"
+)
+
+func TestMain(m *testing.M) {
+	fleet.MaybeRunHost()
+	sshhost.MaybeServeAgent(testAgent)
+	os.Exit(m.Run())
+}
+
+// testAgent answers one line per request: uid, pid, ping.
+func testAgent(rw io.ReadWriter) error {
+	sc := bufio.NewScanner(rw)
+	for sc.Scan() {
+		var out string
+		switch sc.Text() {
+		case "uid":
+			out = "uid " + strconv.Itoa(os.Getuid())
+		case "pid":
+			out = "pid " + strconv.Itoa(os.Getpid())
+		case "ping":
+			out = "pong"
+		default:
+			out = "unknown " + sc.Text()
+		}
+		if _, err := fmt.Fprintln(rw, out); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+func ask(t *testing.T, a *sshhost.Agent, r *bufio.Reader, q string) string {
+	t.Helper()
+	if _, err := fmt.Fprintln(a, q); err != nil {
+		t.Fatalf("write %q: %v", q, err)
+	}
+	s, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("read answer to %q: %v", q, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func config(f *fleet.Fleet, h *fleet.Host, user string) sshhost.Config {
+	return sshhost.Config{Host: h.Addr.String(), User: user, PrivateKey: f.Keys[user], HostKey: h.HostKey, DialTimeout: 10 * time.Second}
+}
+
+func self(t *testing.T) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
+// agentProcesses are the processes on h that run an agent binary (or sudo).
+func agentProcesses(t *testing.T, h *fleet.Host) []fleet.Process {
+	t.Helper()
+	ps, err := h.Processes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []fleet.Process
+	for _, p := range ps {
+		if strings.Contains(p.Cmdline, sshhost.DefaultAgentDir) || p.Comm == "sudo" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func requireNoAgent(t *testing.T, h *fleet.Host) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		ps := agentProcesses(t, h)
+		if len(ps) == 0 {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("agent processes left on %s: %+v", h.Name, ps)
+		}
+	}
+}
+
+func TestFleetHostKeys(t *testing.T) {
+	f := fleet.New(t, 2)
+	ctx := context.Background()
+	h1, h2 := f.Hosts[0], f.Hosts[1]
+
+	t.Run("right host key", func(t *testing.T) {
+		c, err := sshhost.Dial(ctx, config(f, h1, fleet.UserRoot))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		pk, _ := sshhost.ParseHostKey(h1.HostKey)
+		if !strings.HasSuffix(c.HostKeyFingerprint(), ssh.FingerprintSHA256(pk)) {
+			t.Errorf("fingerprint %s", c.HostKeyFingerprint())
+		}
+	})
+	t.Run("wrong host key", func(t *testing.T) {
+		cfg := config(f, h1, fleet.UserRoot)
+		cfg.HostKey = h2.HostKey
+		logStart, _ := os.ReadFile(h1.SSHDLog())
+		_, err := sshhost.Dial(ctx, cfg)
+		t.Logf("error: %v", err)
+		offered, _ := sshhost.ParseHostKey(h1.HostKey)
+		expected, _ := sshhost.ParseHostKey(h2.HostKey)
+		if sshhost.StepOf(err) != sshhost.StepHostKey || !strings.Contains(err.Error(), "offered ssh-ed25519 "+ssh.FingerprintSHA256(offered)) ||
+			!strings.Contains(err.Error(), ssh.FingerprintSHA256(expected)) {
+			t.Fatalf("want a host key error with both fingerprints: %v", err)
+		}
+		if _, err := os.Stat(h1.Path("/var/lib/dockeripv6")); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("/var/lib/dockeripv6 on %s after a refused host key: %v", h1.Name, err)
+		}
+		if b, _ := os.ReadFile(h1.SSHDLog()); strings.Contains(string(b[len(logStart):]), "Accepted publickey") {
+			t.Fatalf("sshd accepted a login despite the mismatch:\n%s", b)
+		}
+	})
+	t.Run("known_hosts", func(t *testing.T) {
+		kh, err := f.KnownHosts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range f.Hosts {
+			cfg := config(f, h, fleet.UserRoot)
+			cfg.HostKey, cfg.KnownHostsFile = "", kh
+			c, err := sshhost.Dial(ctx, cfg)
+			if err != nil {
+				t.Fatalf("%s: %v", h.Name, err)
+			}
+			c.Close()
+		}
+	})
+	t.Run("unknown in known_hosts", func(t *testing.T) {
+		kh := filepath.Join(t.TempDir(), "known_hosts")
+		os.WriteFile(kh, []byte(h2.Addr.String()+" "+h2.HostKey+"\n"), 0o600)
+		cfg := config(f, h1, fleet.UserRoot)
+		cfg.HostKey, cfg.KnownHostsFile = "", kh
+		_, err := sshhost.Dial(ctx, cfg)
+		t.Logf("error: %v", err)
+		if sshhost.StepOf(err) != sshhost.StepHostKey || !strings.Contains(err.Error(), "ssh-keyscan -p 22 -t ed25519 "+h1.Addr.String()+" >> "+kh) {
+			t.Fatalf("want an unknown host error with the ssh-keyscan line: %v", err)
+		}
+	})
+}
+
+func TestFleetAgent(t *testing.T) {
+	f := fleet.New(t, 1)
+	h := f.Hosts[0]
+	ctx := context.Background()
+	exe := self(t)
+
+	for _, tc := range []struct {
+		user string
+		sudo bool
+	}{{fleet.UserRoot, false}, {fleet.UserSudo, true}} {
+		t.Run(tc.user, func(t *testing.T) {
+			c, err := sshhost.Dial(ctx, config(f, h, tc.user))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			a, err := c.StartAgent(ctx, exe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := bufio.NewReader(a)
+			if got := ask(t, a, r, "uid"); got != "uid 0" {
+				t.Errorf("agent runs as %q, want uid 0", got)
+			}
+			if a.Sudo != tc.sudo {
+				t.Errorf("Sudo %v, want %v", a.Sudo, tc.sudo)
+			}
+			if err := a.Close(); err != nil {
+				t.Fatal(err)
+			}
+			requireNoAgent(t, h)
+		})
+	}
+
+	t.Run("uploaded once, kept root-only by hash", func(t *testing.T) {
+		c, err := sshhost.Dial(ctx, config(f, h, fleet.UserRoot))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		a, err := c.StartAgent(ctx, exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Uploaded {
+			t.Error("the second start uploaded the binary again")
+		}
+		fi, err := os.Stat(h.Path(a.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir, err := os.Stat(h.Path(sshhost.DefaultAgentDir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := dir.Sys().(*syscall.Stat_t)
+		if dir.Mode().Perm() != 0o700 || st.Uid != 0 || st.Gid != 0 {
+			t.Errorf("%s is %v %d:%d, want 0700 root:root", sshhost.DefaultAgentDir, dir.Mode(), st.Uid, st.Gid)
+		}
+		a.Close()
+		// Tampered: the kept file no longer has its hash; the next start
+		// uploads it again.
+		if err := os.WriteFile(h.Path(a.Path), []byte("#!/bin/sh\necho tampered\n"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		a2, err := c.StartAgent(ctx, exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a2.Close()
+		if !a2.Uploaded {
+			t.Error("a tampered binary was not replaced")
+		}
+		if got := ask(t, a2, bufio.NewReader(a2), "ping"); got != "pong" {
+			t.Errorf("ping: %q", got)
+		}
+		if fi2, _ := os.Stat(h.Path(a.Path)); fi2 == nil || fi2.Size() != fi.Size() {
+			t.Error("the re-uploaded binary has another size")
+		}
+	})
+
+	t.Run("a new build replaces the old one", func(t *testing.T) {
+		newer := filepath.Join(t.TempDir(), "agent-newer")
+		b, err := os.ReadFile(exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(newer, append(b, []byte("\nnewer build\n")...), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		c, err := sshhost.Dial(ctx, config(f, h, fleet.UserSudo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		a, err := c.StartAgent(ctx, newer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		if !a.Uploaded {
+			t.Error("a new build was not uploaded")
+		}
+		ents, err := os.ReadDir(h.Path(sshhost.DefaultAgentDir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ents) != 1 || ents[0].Name() != a.Hash {
+			var names []string
+			for _, e := range ents {
+				names = append(names, e.Name())
+			}
+			t.Errorf("agent directory holds %v, want only %s", names, a.Hash)
+		}
+	})
+}
+
+func TestFleetRefusals(t *testing.T) {
+	f := fleet.New(t, 1)
+	h := f.Hosts[0]
+	ctx := context.Background()
+	exe := self(t)
+
+	t.Run("user without sudo", func(t *testing.T) {
+		c, err := sshhost.Dial(ctx, config(f, h, fleet.UserNoSudo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, err = c.StartAgent(ctx, exe)
+		t.Logf("error: %v", err)
+		if sshhost.StepOf(err) != sshhost.StepSudo || !strings.Contains(err.Error(), "passwordless sudo") || !strings.Contains(err.Error(), fleet.UserNoSudo) {
+			t.Fatalf("want a sudo error naming the user and passwordless sudo: %v", err)
+		}
+		if _, err := os.Stat(h.Path(sshhost.DefaultAgentDir)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("agent directory exists after the refusal: %v", err)
+		}
+	})
+	t.Run("sudo never", func(t *testing.T) {
+		cfg := config(f, h, fleet.UserSudo)
+		cfg.Sudo = sshhost.SudoNever
+		c, err := sshhost.Dial(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, err = c.StartAgent(ctx, exe)
+		t.Logf("error: %v", err)
+		if sshhost.StepOf(err) != sshhost.StepSudo {
+			t.Fatalf("want a sudo error: %v", err)
+		}
+	})
+	t.Run("other architecture", func(t *testing.T) {
+		b, err := os.ReadFile(exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[18], b[19] = 0xb7, 0x00 // e_machine = EM_AARCH64
+		arm := filepath.Join(t.TempDir(), "agent-arm64")
+		if err := os.WriteFile(arm, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		c, err := sshhost.Dial(ctx, config(f, h, fleet.UserRoot))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, err = c.StartAgent(ctx, arm)
+		t.Logf("error: %v", err)
+		if sshhost.StepOf(err) != sshhost.StepArch || !strings.Contains(err.Error(), "x86_64") || !strings.Contains(err.Error(), "arm64") ||
+			!strings.Contains(err.Error(), "GOARCH=amd64") {
+			t.Fatalf("want an arch error naming both and the build to use: %v", err)
+		}
+		if _, err := os.Stat(h.Path(sshhost.DefaultAgentDir)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("agent directory exists after the refusal: %v", err)
+		}
+	})
+}
+
+// cutConn closes the TCP connection after limit bytes were written.
+type cutConn struct {
+	net.Conn
+	written atomic.Int64
+	limit   int64
+}
+
+func (c *cutConn) Write(p []byte) (int, error) {
+	if c.written.Add(int64(len(p))) > c.limit {
+		c.Conn.Close()
+		return 0, net.ErrClosed
+	}
+	return c.Conn.Write(p)
+}
+
+func TestFleetConnectionLost(t *testing.T) {
+	f := fleet.New(t, 1)
+	h := f.Hosts[0]
+	ctx := context.Background()
+	exe := self(t)
+
+	t.Run("sshd killed while the agent runs", func(t *testing.T) {
+		p := sshhost.NewPool()
+		defer p.Close()
+		cfg := config(f, h, fleet.UserSudo)
+		c, err := p.Get(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := c.StartAgent(ctx, exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(a)
+		if got := ask(t, a, r, "ping"); got != "pong" {
+			t.Fatalf("ping: %q", got)
+		}
+		if len(agentProcesses(t, h)) == 0 {
+			t.Fatal("no agent process on the host while it runs")
+		}
+		if err := h.KillSSHD(); err != nil {
+			t.Fatal(err)
+		}
+		_, err = fmt.Fprintln(a, "ping")
+		if err == nil {
+			_, err = r.ReadString('\n')
+		}
+		t.Logf("error: %v", err)
+		if sshhost.StepOf(err) != sshhost.StepAgent || !errors.Is(err, sshhost.ErrConnectionLost) {
+			t.Fatalf("want a lost connection in the agent step: %v", err)
+		}
+		requireNoAgent(t, h)
+		// The next use dials again once sshd is back.
+		if err := h.StartSSHD(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c2, err := p.Get(ctx, cfg)
+		if err != nil || c2 == c {
+			t.Fatalf("no new connection after the loss: %v", err)
+		}
+		a2, err := c2.StartAgent(ctx, exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ask(t, a2, bufio.NewReader(a2), "uid"); got != "uid 0" {
+			t.Errorf("uid: %q", got)
+		}
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+		requireNoAgent(t, h)
+	})
+
+	t.Run("connection cut during the upload", func(t *testing.T) {
+		newer := filepath.Join(t.TempDir(), "agent-cut")
+		b, _ := os.ReadFile(exe)
+		if err := os.WriteFile(newer, append(b, []byte("\ncut build\n")...), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cfg := config(f, h, fleet.UserRoot)
+		cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &cutConn{Conn: c, limit: int64(len(b) / 2)}, nil
+		}
+		c, err := sshhost.Dial(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, err = c.StartAgent(ctx, newer)
+		t.Logf("error: %v", err)
+		if sshhost.StepOf(err) != sshhost.StepUpload || !errors.Is(err, sshhost.ErrConnectionLost) {
+			t.Fatalf("want a lost connection in the upload step: %v", err)
+		}
+		// Nothing half-written is kept under a hash name.
+		time.Sleep(200 * time.Millisecond)
+		ents, _ := os.ReadDir(h.Path(sshhost.DefaultAgentDir))
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), ".upload") {
+				continue // removed by the shell's trap once sshd notices
+			}
+			if fi, _ := e.Info(); fi != nil && fi.Size() != int64(len(b)) && fi.Size() != int64(len(b))+12 {
+				t.Errorf("partial file %s (%d bytes) kept", e.Name(), fi.Size())
+			}
+		}
+		requireNoAgent(t, h)
+	})
+}
