@@ -240,8 +240,8 @@ func TestDialKnownHosts(t *testing.T) {
 		if !errors.As(err, &hk) || !hk.Unknown {
 			t.Fatalf("want an unknown-host error: %v", err)
 		}
-		want := "ssh-keyscan -p " + strconv.Itoa(srv.addr.Port) + " -t ecdsa 127.0.0.1 >> " + cfg.KnownHostsFile
-		if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), ssh.FingerprintSHA256(ec.PublicKey())) {
+		want := "ssh-keyscan -p " + strconv.Itoa(srv.addr.Port) + " -t ed25519 127.0.0.1 >> " + cfg.KnownHostsFile
+		if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), ssh.FingerprintSHA256(ed.PublicKey())) {
 			t.Errorf("error lacks %q or the offered fingerprint: %v", want, err)
 		}
 	})

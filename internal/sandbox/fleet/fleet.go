@@ -2,7 +2,8 @@
 // SSH transport's tests: each host is a process tree in its own network,
 // mount, PID and UTS namespaces running Debian's real sshd, reachable from
 // the sandbox's own network namespace (the "workstation") over a veth pair
-// with ULA addresses (fd5f:1ee7:0:N::1 on the workstation, ::2 on host N).
+// with ULA addresses (fd5f:1ee7:0:K::1 on the workstation's fl<K>, ::2 on the
+// host's eth0; K is the first link number free in the sandbox).
 //
 // Each host has a private /run (tmpfs), a private /etc and /var/lib
 // (overlays on the machine's, so nothing is written to the machine), its
@@ -72,6 +73,7 @@ type Host struct {
 	Name        string     // mail1, mail2, ...
 	Addr        netip.Addr // the host's ULA address (sshd listens only there)
 	Workstation netip.Addr // the workstation's end of the link
+	Link        string     // the workstation's end: fl<k>
 	Port        int        // 22
 	HostKey     string     // ed25519 host key, authorized_keys format
 	HostKeys    []string   // every host key (ed25519, ecdsa)
@@ -172,16 +174,14 @@ func keygen(file, typ, comment string) error {
 func startHost(ctx context.Context, f *Fleet, i int, userKeys map[string]string, sudo bool) (*Host, error) {
 	name := "mail" + strconv.Itoa(i)
 	h := &Host{
-		Name:        name,
-		Addr:        netip.MustParseAddr(fmt.Sprintf("%s:%x::2", Prefix, i)),
-		Workstation: netip.MustParseAddr(fmt.Sprintf("%s:%x::1", Prefix, i)),
-		Port:        22,
-		Dir:         filepath.Join(f.Dir, name),
+		Name: name,
+		Port: 22,
+		Dir:  filepath.Join(f.Dir, name),
 	}
 	if err := os.Mkdir(h.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	cfg := hostConfig{Name: name, Addr: h.Addr.String(), Dir: h.Dir, UserKeys: userKeys, Sudo: sudo}
+	cfg := hostConfig{Name: name, Dir: h.Dir, UserKeys: userKeys, Sudo: sudo}
 	for _, typ := range []string{"ed25519", "ecdsa"} {
 		file := filepath.Join(h.Dir, "ssh_host_"+typ+"_key")
 		if err := keygen(file, typ, "root@"+name); err != nil {
@@ -239,9 +239,22 @@ func startHost(ctx context.Context, f *Fleet, i int, userKeys map[string]string,
 	h.exited = make(chan struct{})
 	go func() { _ = h.cmd.Wait(); close(h.exited) }()
 
-	if err := h.link(i); err != nil {
-		return h, fmt.Errorf("%s: network: %w", name, err)
+	// Links are numbered across every fleet in the sandbox (test binaries
+	// run in parallel): the first free fl<k> wins, k picks the addresses.
+	for k := 1; ; k++ {
+		if k > 4000 {
+			return h, fmt.Errorf("%s: no free link name fl1..fl4000", name)
+		}
+		err := h.link(k)
+		if errors.Is(err, unix.EEXIST) {
+			continue
+		}
+		if err != nil {
+			return h, fmt.Errorf("%s: network: %w", name, err)
+		}
+		break
 	}
+	cfg.Addr = h.Addr.String()
 	b, _ := json.Marshal(cfg)
 	if err := h.command(ctx, string(b)); err != nil {
 		return h, fmt.Errorf("%s: %w (PID 1 log: %s)", name, err, filepath.Join(h.Dir, "pid1.log"))
@@ -249,14 +262,21 @@ func startHost(ctx context.Context, f *Fleet, i int, userKeys map[string]string,
 	return h, nil
 }
 
-// link creates the veth pair: fl-mailN here, eth0 in the host.
-func (h *Host) link(i int) error {
+// link creates the veth pair: fl<k> here, eth0 in the host, on
+// Prefix:<k>::/64. It fails with EEXIST when fl<k> is taken.
+func (h *Host) link(k int) error {
 	pid := h.cmd.Process.Pid
-	ws := "fl-" + h.Name
+	ws := "fl" + strconv.Itoa(k)
 	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ws}, PeerName: "eth0", PeerNamespace: netlink.NsPid(pid)}
 	if err := netlink.LinkAdd(veth); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			return err
+		}
 		return fmt.Errorf("veth %s: %w", ws, err)
 	}
+	h.Link = ws
+	h.Addr = netip.MustParseAddr(fmt.Sprintf("%s:%x::2", Prefix, k))
+	h.Workstation = netip.MustParseAddr(fmt.Sprintf("%s:%x::1", Prefix, k))
 	l, err := netlink.LinkByName(ws)
 	if err != nil {
 		return err

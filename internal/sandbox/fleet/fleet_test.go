@@ -70,6 +70,7 @@ func TestFleet(t *testing.T) {
 		t.Fatal(err)
 	}
 	pids := []int{f.Hosts[0].PID(), f.Hosts[1].PID()}
+	link := f.Hosts[0].Link
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +81,11 @@ func TestFleet(t *testing.T) {
 	}
 	// The kernel frees a network namespace (and its veths) asynchronously.
 	for end := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := net.InterfaceByName("fl-mail1"); err != nil {
+		if _, err := net.InterfaceByName(link); err != nil {
 			break
 		}
 		if time.Now().After(end) {
-			t.Fatal("fl-mail1 still there 10s after Close")
+			t.Fatalf("%s still there 10s after Close", link)
 		}
 	}
 }
