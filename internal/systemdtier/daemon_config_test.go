@@ -96,13 +96,13 @@ func TestRealSystemd_startFailureRolledBack(t *testing.T) {
 	mustMatch(t, r,
 		`Docker Daemon Did Not Come Back; Rolled Back`,
 		`previous daemon.json is back in place`,
-		`(?s)dockerd said:.*default-gateway|(?s)dockerd said:.*fd3a:9c1e:77b0:77::1`,
+		`dockerd said:.*DefaultGatewayIPv6:fd3a:9c1e:77b0:77::1`,
 	)
 	if got := readDaemonJSON(t); !bytes.Equal(got, stray) {
 		t.Fatalf("daemon.json after the failed apply is not the previous file:\n--- want\n%s\n--- got\n%s", stray, got)
 	}
 	requireRestarted(t, before, "after the rollback")
-	mustMatch(t, r, `is up`)
+	mustMatch(t, r, `dockerd was restarted with it and is up`)
 	if bridgeIPv6(t) {
 		t.Fatal("after the rollback the default bridge has IPv6: dockerd runs the new file")
 	}

@@ -182,6 +182,16 @@ const tfTimeout = 5 * time.Minute
 
 func (w *workdir) run(extraEnv []string, args ...string) tfResult {
 	w.t.Helper()
+	r, err := w.runErr(extraEnv, args...)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return r
+}
+
+// runErr is run for other goroutines than the test's: it returns what run
+// would fail the test with.
+func (w *workdir) runErr(extraEnv []string, args ...string) (tfResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), tfTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, w.tf, args...)
@@ -193,7 +203,7 @@ func (w *workdir) run(extraEnv []string, args ...string) tfResult {
 	err := cmd.Run()
 	r := tfResult{args: strings.Join(args, " "), out: out.String(), took: time.Since(start)}
 	if ctx.Err() != nil {
-		w.t.Fatalf("terraform %s did not finish within %s (hung: a stale lock, or a restart job nobody finishes?)\n%s", r.args, tfTimeout, r.out)
+		return r, fmt.Errorf("terraform %s did not finish within %s (hung: a stale lock, or a restart job nobody finishes?)\n%s", r.args, tfTimeout, r.out)
 	}
 	var ee *exec.ExitError
 	switch {
@@ -204,10 +214,14 @@ func (w *workdir) run(extraEnv []string, args ...string) tfResult {
 			r.signal = ws.Signal()
 		}
 	default:
-		w.t.Fatalf("terraform %s: %v", r.args, err)
+		return r, fmt.Errorf("terraform %s: %v", r.args, err)
 	}
-	w.t.Logf("terraform %s: exit %d (signal %v) in %s", r.args, r.code, r.signal, r.took.Round(10*time.Millisecond))
-	return r
+	how := fmt.Sprintf("exit %d", r.code)
+	if r.signal != 0 {
+		how = "killed by " + r.signal.String()
+	}
+	w.t.Logf("terraform %s: %s in %s", r.args, how, r.took.Round(10*time.Millisecond))
+	return r, nil
 }
 
 func (w *workdir) apply(extraEnv ...string) tfResult {
@@ -526,11 +540,14 @@ func setup(t *testing.T) []byte {
 	return orig
 }
 
-// mustMatch asserts that out matches every pattern.
+// mustMatch asserts that terraform's output matches every pattern, with
+// every run of white space in the output (terraform wraps diagnostics at 80
+// columns) read as one space.
 func mustMatch(t *testing.T, r tfResult, patterns ...string) {
 	t.Helper()
+	flat := strings.Join(strings.Fields(r.out), " ")
 	for _, p := range patterns {
-		if !regexp.MustCompile(p).MatchString(r.out) {
+		if !regexp.MustCompile(p).MatchString(flat) {
 			t.Errorf("output does not match %q:\n%s", p, r)
 		}
 	}

@@ -62,8 +62,8 @@ func TestRealSystemd_startLimitRollbackAfterFailedStart(t *testing.T) {
 	mustMatch(t, r,
 		`Docker Daemon Did Not Come Back; Rolled Back`,
 		`previous daemon.json is back in place`,
-		`(?s)dockerd said:.*DefaultGatewayIPv6:fd3a:9c1e:77b0:77::1`,
-		`dockerd was restarted with it\s+and\s+is\s+up`,
+		`dockerd said:.*DefaultGatewayIPv6:fd3a:9c1e:77b0:77::1`,
+		`dockerd was restarted with it and is up`,
 	)
 	if got := readDaemonJSON(t); !bytes.Equal(got, stray) {
 		t.Fatalf("daemon.json after the failed apply is not the previous file:\n--- want\n%s\n--- got\n%s", stray, got)

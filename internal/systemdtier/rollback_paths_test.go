@@ -1,0 +1,67 @@
+//go:build systemdtier
+
+package systemdtier
+
+import (
+	"bytes"
+	"testing"
+)
+
+// g. The rollback paths that are not a failed start.
+
+// g1. The restart goes through systemd, but the Docker API the provider
+// watches (its docker_host) never answers: the old file goes back, and the
+// error says why.
+func TestRealSystemd_rollbackDockerAPINotAnswering(t *testing.T) {
+	orig := setup(t)
+	before := show(t, "docker.service")
+	w := newWorkdir(t, config(`  docker_host = "unix:///run/dockeripv6-nobody-listens.sock"`,
+		"  live_restore = true\n  restart {\n    timeout = \"5s\"\n  }"))
+	r := w.apply()
+	t.Logf("the provider said:\n%s", r.out)
+	if r.code == 0 {
+		t.Fatalf("the apply succeeded though the Docker API it watches never answered:\n%s", r)
+	}
+	mustMatch(t, r,
+		`Rolled Back`,
+		`the Docker API did not answer within 5s`,
+		`unix:///run/dockeripv6-nobody-listens.sock`,
+		`previous daemon.json is back in place`,
+	)
+	if got := readDaemonJSON(t); !bytes.Equal(got, orig) {
+		t.Fatalf("daemon.json is not the old file:\n--- want\n%s\n--- got\n%s", orig, got)
+	}
+	// systemd did restart it (twice); the real dockerd runs the old file.
+	requireStartedSince(t, before, "after the rollback")
+	if dockerInfo(t).LiveRestoreEnabled {
+		t.Fatal("dockerd runs live-restore: the new file")
+	}
+}
+
+// g2. systemd cannot be reached after the file is written (the provider's
+// DBUS_SYSTEM_BUS_ADDRESS points at a socket nobody listens on): the old
+// file goes back, dockerd is never restarted, and the error says so.
+func TestRealSystemd_rollbackSystemdUnreachable(t *testing.T) {
+	orig := setup(t)
+	before := show(t, "docker.service")
+	w := newWorkdir(t, config("", "  live_restore = true"))
+	r := w.apply("DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/dockeripv6-nobody-listens/bus")
+	t.Logf("the provider said:\n%s", r.out)
+	if r.code == 0 {
+		t.Fatalf("the apply succeeded though systemd could not be reached:\n%s", r)
+	}
+	mustMatch(t, r,
+		`Rolled Back`,
+		`systemd could not be reached`,
+		`unix:path=/run/dockeripv6-nobody-listens/bus`,
+		`previous daemon.json is back in place`,
+		`dockerd could not be restarted`,
+	)
+	if got := readDaemonJSON(t); !bytes.Equal(got, orig) {
+		t.Fatalf("daemon.json is not the old file:\n--- want\n%s\n--- got\n%s", orig, got)
+	}
+	requireNotRestarted(t, before, "after the failed apply")
+	if dockerInfo(t).LiveRestoreEnabled {
+		t.Fatal("dockerd runs live-restore: the new file")
+	}
+}
