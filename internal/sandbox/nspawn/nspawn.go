@@ -15,7 +15,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +31,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/internal/inner"
 )
 
 // ExitSetup is the exit code when the tier itself fails (not the command).
@@ -63,36 +63,16 @@ type Config struct {
 	Stderr      io.Writer
 }
 
-// Engine20Dockerd is Debian's docker.io daemon, which Debian's docker.service runs.
-const Engine20Dockerd = "/usr/sbin/dockerd"
+// DockerdPath is the daemon binary docker.service runs for an engine: the
+// fast tier's.
+func DockerdPath(cfg Config) string { return inner.DockerdPath(cfg.inner()) }
 
-// DockerdPath is the daemon binary docker.service runs for an engine.
-func DockerdPath(cfg Config) string {
-	if cfg.Engine == "29" {
-		return filepath.Join(cfg.Engine29Bin, "dockerd")
-	}
-	return Engine20Dockerd
-}
+// DaemonJSON is the daemon.json seeded before boot: the fast tier's (IPv4 only
+// from the benchmark range 198.18.0.0/15, plus the engine-29 proxy and runtime).
+func DaemonJSON(cfg Config) ([]byte, error) { return inner.DaemonJSON(cfg.inner()) }
 
-// DaemonJSON is the daemon.json seeded before boot: IPv4 only from the
-// benchmark range 198.18.0.0/15, plus the engine-29 proxy and runtime; the
-// same file the fast tier writes.
-func DaemonJSON(cfg Config) ([]byte, error) {
-	type pool struct {
-		Base string `json:"base"`
-		Size int    `json:"size"`
-	}
-	m := map[string]any{
-		"bip":                   "198.18.0.1/24",
-		"default-address-pools": []pool{{Base: "198.18.64.0/18", Size: 24}},
-	}
-	if cfg.Engine == "29" {
-		m["userland-proxy-path"] = filepath.Join(cfg.Engine29Bin, "docker-proxy")
-		m["runtimes"] = map[string]any{"runc12": map[string]string{"path": filepath.Join(cfg.Engine29Bin, "runc")}}
-		m["default-runtime"] = "runc12"
-	}
-	b, err := json.MarshalIndent(m, "", "  ")
-	return append(b, '\n'), err
+func (cfg Config) inner() inner.Config {
+	return inner.Config{Engine: cfg.Engine, Engine29Bin: cfg.Engine29Bin, Command: cfg.Command}
 }
 
 // DropIn is the docker.service drop-in for engine 29: the same unit (socket
