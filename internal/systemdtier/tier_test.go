@@ -3,12 +3,14 @@
 package systemdtier
 
 import (
+	"context"
 	"encoding/json"
 	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox"
 )
@@ -43,6 +45,23 @@ func TestRealSystemd_tier(t *testing.T) {
 	}
 	if v := dockerInfo(t).ServerVersion; !strings.HasPrefix(v, sandbox.Engine()+".") {
 		t.Errorf("dockerd is %s, want engine %s", v, sandbox.Engine())
+	}
+	// The sandbox helpers work against the real manager and journal.
+	before := show(t, "docker.service")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := sandbox.RestartDocker(ctx); err != nil {
+		t.Fatalf("sandbox.RestartDocker: %v", err)
+	}
+	if err := sandbox.PingDocker(ctx, sandbox.DockerSocket); err != nil {
+		t.Fatalf("sandbox.PingDocker after sandbox.RestartDocker: %v", err)
+	}
+	requireRestarted(t, before, "after sandbox.RestartDocker")
+	if j, err := sandbox.Journal(ctx, "docker.service", 20); err != nil || !strings.Contains(j, "Started docker.service") {
+		t.Errorf("sandbox.Journal does not show systemd's journal of docker.service (%v):\n%s", err, j)
+	}
+	if sandbox.DockerdLog() != "" {
+		t.Errorf("sandbox.DockerdLog() = %q in the real tier, which has no such file", sandbox.DockerdLog())
 	}
 
 	raw, err := exec.Command("ip", "-j", "addr", "show").Output()
