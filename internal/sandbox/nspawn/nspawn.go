@@ -550,9 +550,12 @@ func unescapeMount(s string) string {
 	return b.String()
 }
 
-// sweepStale removes the scratch directories of earlier runs that died
-// without cleaning up (their lock is free: no process holds it).
+// sweepStale cleans up after earlier runs that died without doing it: first
+// their cgroups (whose owner process is gone), killing what is left in them
+// (a container whose nspawn outlived its owner), then their scratch
+// directories (whose lock no process holds).
 func sweepStale(w io.Writer) {
+	sweepStaleCgroups(w)
 	dirs, _ := filepath.Glob(filepath.Join(ScratchParent, scratchPrefix+"*"))
 	for _, d := range dirs {
 		f, err := os.Open(filepath.Join(d, "lock"))
@@ -570,7 +573,6 @@ func sweepStale(w io.Writer) {
 		}
 		f.Close()
 	}
-	sweepStaleCgroups(w)
 }
 
 // childNamed returns the PID of a child of parent whose comm is name, or 0.
