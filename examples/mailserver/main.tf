@@ -1,7 +1,7 @@
 # The Docker IPv6 posture of a docker-mailserver host, in one configuration.
 #
-#   terraform apply                      # native: remote IPv6 clients keep their address
-#   terraform apply -var posture=refuse  # refuse: IPv6 to the mail ports is reset, clients use IPv4
+#   terraform apply -var hostname=mx1.your-domain.net                         # IPv6 clients keep their address
+#   terraform apply -var hostname=mx1.your-domain.net -var ipv6_clients=refuse # IPv6 is reset, clients use IPv4
 #
 # Then point docker-mailserver's compose file at the network this creates:
 #
@@ -19,7 +19,8 @@ terraform {
   required_version = ">= 1.8"
   required_providers {
     dockeripv6 = {
-      source = "dockeripv6/dockeripv6"
+      source  = "dockeripv6/dockeripv6"
+      version = "~> 0.1"
     }
   }
 }
@@ -34,8 +35,9 @@ locals {
   # Docker 20.10 to 26 only do IPv6 NAT (ip6tables) with experimental features on;
   # from 27 ip6tables is stable and on by default, and experimental would only turn on other things.
   needs_experimental = local.docker_major < 27
-  # A /48 derived from the host name: reproducible without state. Use the
-  # dockeripv6_ula_prefix resource instead for one from a random source.
+  # A /48 derived from the host name: reproducible without state, and your own as
+  # long as the name is. Use the dockeripv6_ula_prefix resource instead for one
+  # from a random source.
   site_prefix = provider::dockeripv6::ula_prefix(var.hostname)
   # The ports docker-mailserver publishes.
   mail_ports = [25, 110, 143, 465, 587, 993, 995, 4190]
@@ -60,13 +62,13 @@ resource "dockeripv6_network" "mail" {
 }
 
 # 3. The firewall posture for the mail ports, in an nftables table of its own.
-#    native: nothing refused; refuse: IPv6 to the mail ports gets a TCP reset, so
+#    allow: nothing refused; refuse: IPv6 to the mail ports gets a TCP reset, so
 #    MTAs and mail clients fall back to IPv4 at once and keep their address there.
 #    The probe ports get the same treatment as the mail ports, so the measured verdict
 #    below is the one the mail ports get (the probe cannot publish port 25 itself: the
 #    mail server holds it).
 resource "dockeripv6_firewall" "mail" {
-  ipv6            = var.posture == "refuse" ? "refuse" : "allow"
+  ipv6_clients    = var.ipv6_clients
   ports           = concat(local.mail_ports, var.probe_ports)
   allow_ipv6_from = var.trusted_ipv6
 }
@@ -89,7 +91,7 @@ data "dockeripv6_client_ip" "ipv4" {
 check "remote_clients_keep_their_address" {
   assert {
     condition = (
-      var.posture == "refuse"
+      var.ipv6_clients == "refuse"
       ? data.dockeripv6_client_ip.ipv6.verdict == "refused"
       : data.dockeripv6_client_ip.ipv6.verdict == "preserved"
     )

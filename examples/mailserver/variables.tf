@@ -1,16 +1,20 @@
 variable "hostname" {
-  description = "The mail host's name; seeds its ULA prefix."
+  description = "The mail host's fully qualified name, for example mx1.your-domain.net. It seeds the host's ULA prefix (ula_prefix(hostname)), so use your own: two hosts with the same seed get the same prefix."
   type        = string
-  default     = "mail.example.org"
+  nullable    = false
+  validation {
+    condition     = trimspace(var.hostname) != ""
+    error_message = "hostname seeds the mail network's ULA prefix and must not be empty: set it to this host's fully qualified name."
+  }
 }
 
-variable "posture" {
-  description = "native: remote IPv6 clients reach the mail server with their own address. refuse: IPv6 to the mail ports is refused and clients fall back to IPv4."
+variable "ipv6_clients" {
+  description = "What happens to remote IPv6 clients on the mail ports (dockeripv6_firewall's ipv6_clients). allow: they reach the mail server with their own address, over the IPv6 mail network. refuse: they get a TCP reset and fall back to IPv4."
   type        = string
-  default     = "native"
+  default     = "allow"
   validation {
-    condition     = contains(["native", "refuse"], var.posture)
-    error_message = "posture must be \"native\" or \"refuse\"."
+    condition     = contains(["allow", "refuse"], var.ipv6_clients)
+    error_message = "ipv6_clients must be \"allow\" (IPv6 clients keep their address) or \"refuse\" (they fall back to IPv4)."
   }
 }
 

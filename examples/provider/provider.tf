@@ -2,7 +2,8 @@ terraform {
   required_version = ">= 1.8" # provider functions need 1.8
   required_providers {
     dockeripv6 = {
-      source = "dockeripv6/dockeripv6"
+      source  = "dockeripv6/dockeripv6"
+      version = "~> 0.1"
     }
   }
 }

@@ -8,7 +8,8 @@ terraform {
   required_version = ">= 1.8"
   required_providers {
     dockeripv6 = {
-      source = "dockeripv6/dockeripv6"
+      source  = "dockeripv6/dockeripv6"
+      version = "~> 0.1"
     }
   }
 }
@@ -28,7 +29,7 @@ variable "probe_ports" {
 }
 
 resource "dockeripv6_firewall" "mail" {
-  ipv6 = "refuse"
+  ipv6_clients = "refuse"
   # The ports docker-mailserver publishes, and the probe's.
   ports = concat([25, 110, 143, 465, 587, 993, 995, 4190], var.probe_ports)
 }

@@ -20,11 +20,13 @@ var OwnedKeys = []string{
 }
 
 // AttributeName maps a daemon.json key to the resource attribute that manages it
-// (snake_case), e.g. "fixed-cidr-v6" to "fixed_cidr_v6".
+// (snake_case), e.g. "fixed-cidr-v6" to "fixed_cidr_v6". "ipv6" is the one
+// exception: it maps to "default_bridge_ipv6", since it turns on IPv6 for the
+// default bridge only, and "ipv6" on a network means that network.
 func AttributeName(key string) string {
 	switch key {
 	case KeyIPv6:
-		return "ipv6"
+		return "default_bridge_ipv6"
 	case KeyFixedCIDRv6:
 		return "fixed_cidr_v6"
 	case KeyIP6Tables:

@@ -239,8 +239,8 @@ func (val Validator) rules(e, managed Settings, v DockerVersion) []Diagnostic {
 			fmt.Sprintf("On Docker 20.10 to 26 (this is %s) ip6tables is an experimental feature: dockerd refuses to start with \"ip6tables rules are only available if experimental features are enabled\". Set experimental = true as well, or upgrade to Docker 27 or later, where ip6tables needs no experimental and is on by default.", v))
 	}
 	if isTrue(e.IPv6) && (e.FixedCIDRv6 == nil || strings.TrimSpace(*e.FixedCIDRv6) == "") && v.Before(28, 0) {
-		report(SeverityError, []string{KeyIPv6, KeyFixedCIDRv6}, "ipv6 Needs fixed_cidr_v6 Before Docker 28",
-			fmt.Sprintf("Before Docker 28 (this is %s), \"ipv6\": true turns on IPv6 for the default bridge and needs \"fixed-cidr-v6\", that bridge's IPv6 subnet: dockerd refuses to start without it. Set fixed_cidr_v6 to a /64, for example cidrsubnet(ula_prefix(\"host\"), 16, 0), or leave ipv6 unset: user-defined networks (dockeripv6_network) get IPv6 without it.", v))
+		report(SeverityError, []string{KeyIPv6, KeyFixedCIDRv6}, "default_bridge_ipv6 Needs fixed_cidr_v6 Before Docker 28",
+			fmt.Sprintf("Before Docker 28 (this is %s), \"ipv6\": true turns on IPv6 for the default bridge and needs \"fixed-cidr-v6\", that bridge's IPv6 subnet: dockerd refuses to start without it. Set fixed_cidr_v6 to a /64, for example cidrsubnet(ula_prefix(\"host\"), 16, 0), or leave default_bridge_ipv6 unset: user-defined networks (dockeripv6_network) get IPv6 without it.", v))
 	}
 	if isTrue(e.Experimental) && (e.IP6Tables == nil || *e.IP6Tables) && v.AtLeast(27, 0) {
 		report(SeverityWarning, []string{KeyExperimental, KeyIP6Tables}, "experimental Is Not Needed For ip6tables",

@@ -79,12 +79,12 @@ func TestVersionRules(t *testing.T) {
 		{"26.1 experimental alone", Settings{Experimental: Bool(true)}, v26_1, nil},
 		{"28.0 ip6tables with experimental warns", ip6tExp, v28_0, []string{"warning experimental"}},
 		{"29.x ip6tables with experimental warns", ip6tExp, v29_x, []string{"warning experimental"}},
-		{"20.10 ipv6 without fixed-cidr-v6", ipv6Only, v20_10, []string{"error ipv6"}},
-		{"20.10 ipv6 with empty fixed-cidr-v6", Settings{IPv6: Bool(true), FixedCIDRv6: String("")}, v20_10, []string{"error ipv6", "error fixed_cidr_v6"}},
+		{"20.10 ipv6 without fixed-cidr-v6", ipv6Only, v20_10, []string{"error default_bridge_ipv6"}},
+		{"20.10 ipv6 with empty fixed-cidr-v6", Settings{IPv6: Bool(true), FixedCIDRv6: String("")}, v20_10, []string{"error default_bridge_ipv6", "error fixed_cidr_v6"}},
 		{"20.10 ipv6 with fixed-cidr-v6", ipv6Fixed, v20_10, nil},
-		{"26.1 ipv6 without fixed-cidr-v6", ipv6Only, v26_1, []string{"error ipv6"}},
-		{"27.0 ipv6 without fixed-cidr-v6", ipv6Only, v27_0, []string{"error ipv6"}},
-		{"27.5 ipv6 without fixed-cidr-v6", ipv6Only, v27_5, []string{"error ipv6"}},
+		{"26.1 ipv6 without fixed-cidr-v6", ipv6Only, v26_1, []string{"error default_bridge_ipv6"}},
+		{"27.0 ipv6 without fixed-cidr-v6", ipv6Only, v27_0, []string{"error default_bridge_ipv6"}},
+		{"27.5 ipv6 without fixed-cidr-v6", ipv6Only, v27_5, []string{"error default_bridge_ipv6"}},
 		{"28.0 ipv6 without fixed-cidr-v6", ipv6Only, v28_0, nil},
 		{"29.x ipv6 without fixed-cidr-v6", ipv6Only, v29_x, nil},
 		{"29 from API ipv6 without fixed-cidr-v6", ipv6Only, v29api, nil},
@@ -92,7 +92,7 @@ func TestVersionRules(t *testing.T) {
 		{"unknown version: no version rules", Settings{IPv6: Bool(true), IP6Tables: Bool(true)}, DockerVersion{}, nil},
 		{"userland-proxy false, no IPv6 path: no diagnostic (20.10)", Settings{UserlandProxy: Bool(false)}, v20_10, nil},
 		{"userland-proxy false, no IPv6 path: no diagnostic (29)", Settings{UserlandProxy: Bool(false), IPv6: Bool(false), IP6Tables: Bool(false)}, v29_x, nil},
-		{"both 20.10 errors at once", Settings{IPv6: Bool(true), IP6Tables: Bool(true)}, v20_10, []string{"error ipv6", "error ip6tables"}},
+		{"both 20.10 errors at once", Settings{IPv6: Bool(true), IP6Tables: Bool(true)}, v20_10, []string{"error default_bridge_ipv6", "error ip6tables"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,7 +112,7 @@ func TestValidateChangeUsesEffectiveSettings(t *testing.T) {
 	expectDiags(t, diags, "error experimental")
 	// an error that comes only from the file is still reported, marked as such
 	diags = ValidateChange(Settings{IPv6: Bool(true)}, Settings{LiveRestore: Bool(true)}, v20_10)
-	expectDiags(t, diags, "error ipv6")
+	expectDiags(t, diags, "error default_bridge_ipv6")
 	if !strings.Contains(diags[0].Detail, "not managed by this resource") {
 		t.Errorf("detail does not say the keys come from the file: %s", diags[0].Detail)
 	}

@@ -38,6 +38,7 @@ echo "destroy, 50 networks: ${destroy50} ms"
 
 # 3. The whole mail-host posture.
 cp -r "$root/examples/mailserver" "$work/mail" && cd "$work/mail"
+export TF_VAR_hostname=mx.bench.test
 export TF_LOG_PROVIDER=INFO TF_LOG_PATH="$work/provider.log"
 mail_apply=$(time_ms terraform apply -auto-approve -no-color)
 downtime=$(grep -o 'downtime_ms=[0-9]*' "$work/provider.log" | tail -1 | cut -d= -f2)

@@ -68,9 +68,11 @@ expect "IPv6 client seen as the gateway" "$v6_observed" "$gw_default"
 expect "IPv4 verdict" "$v4" preserved
 echo "   => $v6_detail"
 
-title "Plan examples/mailserver (posture = native)"
+title "Plan examples/mailserver (ipv6_clients = allow)"
 cp -r "$root/examples/mailserver" "$work/mail"
 cd "$work/mail"
+# The example's one required input: the seed of the host's ULA prefix.
+export TF_VAR_hostname=mx.demo.test
 tf plan -out=plan.bin > plan.txt
 grep -E '^  # (dockeripv6|data)|^Plan:' plan.txt | sed 's/^/   /' || true
 echo "   warnings the plan shows:"
@@ -92,15 +94,15 @@ expect "IPv6 client seen as itself" "$v6_observed" "$v6_client"
 expect "IPv4 verdict" "$v4" preserved
 expect "example's own verdict output" "$(terraform output -raw ipv6_verdict)" preserved
 
-title "Switch the posture to refuse: IPv6 to the mail ports gets a TCP reset"
-tf apply -auto-approve -var posture=refuse | grep -E 'Apply complete|Warning:|Error:|~ ipv6' | sed 's/^/   /'
+title "Switch to ipv6_clients = refuse: IPv6 to the mail ports gets a TCP reset"
+tf apply -auto-approve -var ipv6_clients=refuse | grep -E 'Apply complete|Warning:|Error:|~ ipv6_clients' | sed 's/^/   /'
 expect "example's IPv6 verdict" "$(terraform output -raw ipv6_verdict)" refused
 expect "example's IPv4 verdict" "$(terraform output -raw ipv4_verdict)" preserved
 echo "   nftables table inet dockeripv6:"; nft list table inet dockeripv6 | grep -E 'elements|reject|hook' | sed 's/^ */     /'
 
 title "Destroy: the host goes back to how it was"
 docker network disconnect mail mailserver
-tf destroy -auto-approve -var posture=refuse | grep -E 'Destroy complete|Warning:|Error:' | sed 's/^/   /'
+tf destroy -auto-approve -var ipv6_clients=refuse | grep -E 'Destroy complete|Warning:|Error:' | sed 's/^/   /'
 cd "$root"
 expect "daemon.json (sha256) as before" "$(sha256sum /etc/docker/daemon.json | cut -c1-16)" "$daemon_before"
 expect "networks as before" "$(docker network ls --format '{{.Name}}' | sort | tr '\n' ' ')" "$nets_before"

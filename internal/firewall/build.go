@@ -202,7 +202,7 @@ type wantRule struct {
 
 // rulesFor returns the rules Apply writes for a normalized posture.
 func rulesFor(p Posture) []wantRule {
-	if p.IPv6 != IPv6Refuse {
+	if p.IPv6Clients != IPv6Refuse {
 		return nil
 	}
 	return []wantRule{

@@ -57,7 +57,7 @@ func TestApplyReadRoundTrip(t *testing.T) {
 	}{
 		{
 			name: "refuse reset default ports",
-			p:    Posture{IPv6: IPv6Refuse},
+			p:    Posture{IPv6Clients: IPv6Refuse},
 			wantNft: []string{
 				"elements = { 25, 110, 143, 465, 587, 993, 995, 4190 }",
 				`iif != "lo" ct direction original tcp dport @ports ip6 saddr != @allow_ipv6_from counter packets 0 bytes 0 reject with tcp reset comment "terraform-provider-dockeripv6: refuse IPv6 to host-published ports (docker-proxy)"`,
@@ -68,24 +68,24 @@ func TestApplyReadRoundTrip(t *testing.T) {
 		},
 		{
 			name: "refuse drop with allow list",
-			p: Posture{Table: "mail-v6", IPv6: IPv6Refuse, RejectWith: RejectDrop, Ports: []uint16{587, 25, 25},
+			p: Posture{Table: "mail-v6", IPv6Clients: IPv6Refuse, RejectWith: RejectDrop, Ports: []uint16{587, 25, 25},
 				AllowIPv6From: mustPrefixes(t, "fd12:3456:789a::/48", "fd00:1::/64", "fd00:1:0:1::/64", "fd12:3456:789a:1::/64")},
 			wantNft:   []string{"elements = { 25, 587 }", "ip6 saddr != @allow_ipv6_from counter packets 0 bytes 0 drop"},
 			wantAllow: []string{"fd00:1::/63", "fd12:3456:789a::/48"},
 		},
 		{
 			name:    "allow default",
-			p:       Posture{IPv6: IPv6Allow},
+			p:       Posture{IPv6Clients: IPv6Allow},
 			wantNft: []string{"chain input {\n\t\ttype filter hook input priority filter - 1; policy accept;\n\t}"},
 		},
 		{
 			name:      "refuse with everything allowed (::/0, one open-ended range)",
-			p:         Posture{IPv6: IPv6Refuse, AllowIPv6From: mustPrefixes(t, "::/0", "fd00::/8")},
+			p:         Posture{IPv6Clients: IPv6Refuse, AllowIPv6From: mustPrefixes(t, "::/0", "fd00::/8")},
 			wantAllow: []string{"::/0"},
 		},
 		{
 			name:      "allow with allow list and drop",
-			p:         Posture{IPv6: IPv6Allow, RejectWith: RejectDrop, Ports: []uint16{4190}, AllowIPv6From: mustPrefixes(t, "fd12:3456:789a::/48")},
+			p:         Posture{IPv6Clients: IPv6Allow, RejectWith: RejectDrop, Ports: []uint16{4190}, AllowIPv6From: mustPrefixes(t, "fd12:3456:789a::/48")},
 			wantAllow: []string{"fd12:3456:789a::/48"},
 		},
 	}
@@ -100,10 +100,10 @@ func TestApplyReadRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := readClean(t, c, want.Table)
-			if want.IPv6 == IPv6Allow {
+			if want.IPv6Clients == IPv6Allow {
 				want.RejectWith = "" // not stored without a rule
 			}
-			if got.Table != want.Table || got.IPv6 != want.IPv6 || got.RejectWith != want.RejectWith ||
+			if got.Table != want.Table || got.IPv6Clients != want.IPv6Clients || got.RejectWith != want.RejectWith ||
 				!slices.Equal(got.Ports, want.Ports) || !slices.Equal(got.AllowIPv6From, want.AllowIPv6From) {
 				t.Errorf("Read = %+v, want %+v", *got, want)
 			}
@@ -125,8 +125,8 @@ func TestApplyReadRoundTrip(t *testing.T) {
 					}
 				}
 			}
-			if n := strings.Count(text, "reject with tcp reset comment") + strings.Count(text, " drop comment"); (want.IPv6 == IPv6Refuse) != (n == 2) {
-				t.Errorf("posture %s: %d refusing rules in:\n%s", want.IPv6, n, text)
+			if n := strings.Count(text, "reject with tcp reset comment") + strings.Count(text, " drop comment"); (want.IPv6Clients == IPv6Refuse) != (n == 2) {
+				t.Errorf("posture %s: %d refusing rules in:\n%s", want.IPv6Clients, n, text)
 			}
 			if exists, ours, err := Exists(ctx, c, want.Table); err != nil || !exists || !ours {
 				t.Errorf("Exists = %v, %v, %v; want true, true, nil", exists, ours, err)
@@ -179,17 +179,17 @@ func ruleHandle(t *testing.T, ns netns.NsHandle, chain string) string {
 
 func TestDrift(t *testing.T) {
 	t.Parallel()
-	refuse := Posture{IPv6: IPv6Refuse, AllowIPv6From: mustPrefixes(t, "fd12:3456:789a::/48")}
-	allow := Posture{IPv6: IPv6Allow}
+	refuse := Posture{IPv6Clients: IPv6Refuse, AllowIPv6From: mustPrefixes(t, "fd12:3456:789a::/48")}
+	allow := Posture{IPv6Clients: IPv6Allow}
 	cases := []struct {
-		name      string
-		posture   Posture
-		human     func(t *testing.T, ns netns.NsHandle)
-		gone      bool     // the table is gone
-		drift     []string // substrings, each must appear in some drift line
-		diff      []string // substrings of Diff(posture, read)
-		wantIPv6  string
-		wantPorts []uint16
+		name        string
+		posture     Posture
+		human       func(t *testing.T, ns netns.NsHandle)
+		gone        bool     // the table is gone
+		drift       []string // substrings, each must appear in some drift line
+		diff        []string // substrings of Diff(posture, read)
+		wantClients string
+		wantPorts   []uint16
 	}{
 		{
 			name:    "input rule deleted",
@@ -197,8 +197,8 @@ func TestDrift(t *testing.T) {
 			human: func(t *testing.T, ns netns.NsHandle) {
 				nft(t, ns, "delete", "rule", "inet", DefaultTable, "input", "handle", ruleHandle(t, ns, "input"))
 			},
-			drift:    []string{`chain input is missing its rule "refuse IPv6 to host-published ports (docker-proxy)" (tcp-reset)`},
-			wantIPv6: IPv6Refuse,
+			drift:       []string{`chain input is missing its rule "refuse IPv6 to host-published ports (docker-proxy)" (tcp-reset)`},
+			wantClients: IPv6Refuse,
 		},
 		{
 			name:    "forward rule deleted",
@@ -206,8 +206,8 @@ func TestDrift(t *testing.T) {
 			human: func(t *testing.T, ns netns.NsHandle) {
 				nft(t, ns, "delete", "rule", "inet", DefaultTable, "forward", "handle", ruleHandle(t, ns, "forward"))
 			},
-			drift:    []string{`chain forward is missing its rule "refuse IPv6 that Docker DNATs to a container" (tcp-reset)`},
-			wantIPv6: IPv6Refuse,
+			drift:       []string{`chain forward is missing its rule "refuse IPv6 that Docker DNATs to a container" (tcp-reset)`},
+			wantClients: IPv6Refuse,
 		},
 		{
 			name:    "both rules flushed",
@@ -216,8 +216,8 @@ func TestDrift(t *testing.T) {
 				nft(t, ns, "flush", "chain", "inet", DefaultTable, "input")
 				nft(t, ns, "flush", "chain", "inet", DefaultTable, "forward")
 			},
-			diff:     []string{`ipv6: want "refuse", found "allow"`},
-			wantIPv6: IPv6Allow,
+			diff:        []string{`ipv6_clients: want "refuse", found "allow"`},
+			wantClients: IPv6Allow,
 		},
 		{
 			name:    "rule added by hand",
@@ -227,7 +227,7 @@ func TestDrift(t *testing.T) {
 			},
 			drift: []string{"chain input has a rule Apply did not write (handle ",
 				"[payload load 2b @ transport header + 2 => reg 1] [cmp eq reg 1 0x0016] [verdict accept]"},
-			wantIPv6: IPv6Refuse,
+			wantClients: IPv6Refuse,
 		},
 		{
 			name:    "rule added by hand to an allow table",
@@ -235,8 +235,8 @@ func TestDrift(t *testing.T) {
 			human: func(t *testing.T, ns netns.NsHandle) {
 				nft(t, ns, "add", "rule", "inet", DefaultTable, "forward", "ip6", "saddr", "fd00::/8", "drop")
 			},
-			drift:    []string{"chain forward has a rule Apply did not write"},
-			wantIPv6: IPv6Allow,
+			drift:       []string{"chain forward has a rule Apply did not write"},
+			wantClients: IPv6Allow,
 		},
 		{
 			name:    "our rule replaced by a weaker one",
@@ -245,8 +245,8 @@ func TestDrift(t *testing.T) {
 				nft(t, ns, "replace", "rule", "inet", DefaultTable, "input", "handle", ruleHandle(t, ns, "input"),
 					"tcp", "dport", "@ports", "ip6", "saddr", "!=", "@allow_ipv6_from", "reject", "with", "tcp", "reset")
 			},
-			drift:    []string{"chain input has a rule Apply did not write", "chain input is missing its rule"},
-			wantIPv6: IPv6Refuse, // the forward rule still says so
+			drift:       []string{"chain input has a rule Apply did not write", "chain input is missing its rule"},
+			wantClients: IPv6Refuse, // the forward rule still says so
 		},
 		{
 			name:    "port set element changed",
@@ -255,9 +255,9 @@ func TestDrift(t *testing.T) {
 				nft(t, ns, "delete", "element", "inet", DefaultTable, "ports", "{ 25 }")
 				nft(t, ns, "add", "element", "inet", DefaultTable, "ports", "{ 2525 }")
 			},
-			diff:      []string{"ports: want [25, 110, 143, 465, 587, 993, 995, 4190], found [110, 143, 465, 587, 993, 995, 2525, 4190]"},
-			wantIPv6:  IPv6Refuse,
-			wantPorts: []uint16{110, 143, 465, 587, 993, 995, 2525, 4190},
+			diff:        []string{"ports: want [25, 110, 143, 465, 587, 993, 995, 4190], found [110, 143, 465, 587, 993, 995, 2525, 4190]"},
+			wantClients: IPv6Refuse,
+			wantPorts:   []uint16{110, 143, 465, 587, 993, 995, 2525, 4190},
 		},
 		{
 			name:    "allow prefix added",
@@ -265,8 +265,8 @@ func TestDrift(t *testing.T) {
 			human: func(t *testing.T, ns netns.NsHandle) {
 				nft(t, ns, "add", "element", "inet", DefaultTable, "allow_ipv6_from", "{ fd99::/16 }")
 			},
-			diff:     []string{"allow_ipv6_from: want [fd12:3456:789a::/48], found [fd12:3456:789a::/48, fd99::/16]"},
-			wantIPv6: IPv6Refuse,
+			diff:        []string{"allow_ipv6_from: want [fd12:3456:789a::/48], found [fd12:3456:789a::/48, fd99::/16]"},
+			wantClients: IPv6Refuse,
 		},
 		{
 			name:    "table deleted",
@@ -282,8 +282,8 @@ func TestDrift(t *testing.T) {
 			human: func(t *testing.T, ns netns.NsHandle) {
 				nft(t, ns, "add", "chain", "inet", DefaultTable, "sneaky", "{ type filter hook input priority 10; policy drop; }")
 			},
-			drift:    []string{"chain sneaky is not one Apply creates (type filter hook input priority 10 policy drop, 0 rules)"},
-			wantIPv6: IPv6Refuse,
+			drift:       []string{"chain sneaky is not one Apply creates (type filter hook input priority 10 policy drop, 0 rules)"},
+			wantClients: IPv6Refuse,
 		},
 		{
 			name:    "chain policy changed",
@@ -291,8 +291,8 @@ func TestDrift(t *testing.T) {
 			human: func(t *testing.T, ns netns.NsHandle) {
 				nft(t, ns, "add", "chain", "inet", DefaultTable, "input", "{ type filter hook input priority -1; policy drop; }")
 			},
-			drift:    []string{"chain input has policy drop; Apply sets accept"},
-			wantIPv6: IPv6Allow,
+			drift:       []string{"chain input has policy drop; Apply sets accept"},
+			wantClients: IPv6Allow,
 		},
 		{
 			name:    "chain recreated with another hook and priority",
@@ -301,8 +301,8 @@ func TestDrift(t *testing.T) {
 				nft(t, ns, "delete", "chain", "inet", DefaultTable, "forward")
 				nft(t, ns, "add", "chain", "inet", DefaultTable, "forward", "{ type filter hook output priority 5; policy accept; }")
 			},
-			drift:    []string{"chain forward hooks output; Apply hooks forward", "chain forward has priority 5; Apply sets -1 (filter - 1)"},
-			wantIPv6: IPv6Allow,
+			drift:       []string{"chain forward hooks output; Apply hooks forward", "chain forward has priority 5; Apply sets -1 (filter - 1)"},
+			wantClients: IPv6Allow,
 		},
 		{
 			name:    "chain deleted",
@@ -310,8 +310,8 @@ func TestDrift(t *testing.T) {
 			human: func(t *testing.T, ns netns.NsHandle) {
 				nft(t, ns, "delete", "chain", "inet", DefaultTable, "forward")
 			},
-			drift:    []string{"chain forward is missing"},
-			wantIPv6: IPv6Allow,
+			drift:       []string{"chain forward is missing"},
+			wantClients: IPv6Allow,
 		},
 		{
 			name:    "table made dormant",
@@ -319,8 +319,8 @@ func TestDrift(t *testing.T) {
 			human: func(t *testing.T, ns netns.NsHandle) {
 				nft(t, ns, "add", "table", "inet", DefaultTable, "{ flags dormant; }")
 			},
-			drift:    []string{"table inet dockeripv6 is dormant"},
-			wantIPv6: IPv6Refuse,
+			drift:       []string{"table inet dockeripv6 is dormant"},
+			wantClients: IPv6Refuse,
 		},
 		{
 			name:    "extra set",
@@ -328,8 +328,8 @@ func TestDrift(t *testing.T) {
 			human: func(t *testing.T, ns netns.NsHandle) {
 				nft(t, ns, "add", "set", "inet", DefaultTable, "extra", "{ type ipv4_addr; }")
 			},
-			drift:    []string{"set extra is not one Apply creates"},
-			wantIPv6: IPv6Refuse,
+			drift:       []string{"set extra is not one Apply creates"},
+			wantClients: IPv6Refuse,
 		},
 	}
 	for _, tc := range cases {
@@ -377,8 +377,8 @@ func TestDrift(t *testing.T) {
 				if len(tc.drift) == 0 && len(tc.diff) == 0 {
 					t.Errorf("test case detects nothing")
 				}
-				if got.IPv6 != tc.wantIPv6 {
-					t.Errorf("Read IPv6 = %q, want %q", got.IPv6, tc.wantIPv6)
+				if got.IPv6Clients != tc.wantClients {
+					t.Errorf("Read IPv6Clients = %q, want %q", got.IPv6Clients, tc.wantClients)
 				}
 				if tc.wantPorts != nil && !slices.Equal(got.Ports, tc.wantPorts) {
 					t.Errorf("Read ports = %v, want %v", got.Ports, tc.wantPorts)
@@ -442,9 +442,9 @@ func TestIsolation(t *testing.T) {
 		tables[strings.Join(tb, " ")] = nft(t, ns, "list", "table", tb[0], tb[1])
 	}
 	for _, p := range []Posture{
-		{IPv6: IPv6Refuse},
-		{IPv6: IPv6Allow, AllowIPv6From: mustPrefixes(t, "fd00::/8")},
-		{IPv6: IPv6Refuse, RejectWith: RejectDrop, Ports: []uint16{25}},
+		{IPv6Clients: IPv6Refuse},
+		{IPv6Clients: IPv6Allow, AllowIPv6From: mustPrefixes(t, "fd00::/8")},
+		{IPv6Clients: IPv6Refuse, RejectWith: RejectDrop, Ports: []uint16{25}},
 	} {
 		mustApply(t, c, p)
 		readClean(t, c, DefaultTable)
@@ -495,8 +495,8 @@ func TestFailedTransactionChangesNothing(t *testing.T) {
 	}
 	starts := map[string]*Posture{
 		"no table":       nil,
-		"refuse present": {IPv6: IPv6Refuse, Ports: []uint16{25, 587}, AllowIPv6From: mustPrefixes(t, "fd12:3456:789a::/48")},
-		"allow present":  {IPv6: IPv6Allow},
+		"refuse present": {IPv6Clients: IPv6Refuse, Ports: []uint16{25, 587}, AllowIPv6From: mustPrefixes(t, "fd12:3456:789a::/48")},
+		"allow present":  {IPv6Clients: IPv6Allow},
 	}
 	for sname, sab := range sabotage {
 		for start, p0 := range starts {
@@ -513,7 +513,7 @@ func TestFailedTransactionChangesNothing(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				err = apply(ctx, c, Posture{IPv6: IPv6Refuse, RejectWith: RejectDrop, Ports: []uint16{993}}, sab)
+				err = apply(ctx, c, Posture{IPv6Clients: IPv6Refuse, RejectWith: RejectDrop, Ports: []uint16{993}}, sab)
 				if err == nil {
 					t.Fatal("sabotaged Apply succeeded")
 				}
@@ -532,7 +532,7 @@ func TestFailedTransactionChangesNothing(t *testing.T) {
 					t.Errorf("Read changed: %v %v %v -> %v %v %v", p1, found1, drift1, p2, found2, drift2)
 				}
 				// The same connection still works afterwards.
-				mustApply(t, c, Posture{IPv6: IPv6Refuse, Ports: []uint16{993}})
+				mustApply(t, c, Posture{IPv6Clients: IPv6Refuse, Ports: []uint16{993}})
 				if got := readClean(t, c, DefaultTable); !slices.Equal(got.Ports, []uint16{993}) {
 					t.Errorf("Apply after a failed Apply: ports %v", got.Ports)
 				}
@@ -554,7 +554,7 @@ func TestLimits(t *testing.T) {
 		a := [16]byte{0xfd, 0, byte(i >> 8), byte(i), 0, 1}
 		prefixes = append(prefixes, netip.PrefixFrom(netip.AddrFrom16(a), 64))
 	}
-	p := Posture{IPv6: IPv6Refuse, Ports: ports, AllowIPv6From: prefixes}
+	p := Posture{IPv6Clients: IPv6Refuse, Ports: ports, AllowIPv6From: prefixes}
 	mustApply(t, c, p)
 	got := readClean(t, c, DefaultTable)
 	if d := Diff(p, *got); d != nil {

@@ -32,8 +32,8 @@ table ip6 egress {
 	chain out { type filter hook output priority filter; policy accept; }
 }
 `)
-	mustApply(t, c, Posture{IPv6: IPv6Refuse})
-	mustApply(t, c, Posture{Table: "second", IPv6: IPv6Allow})
+	mustApply(t, c, Posture{IPv6Clients: IPv6Refuse})
+	mustApply(t, c, Posture{Table: "second", IPv6Clients: IPv6Allow})
 	before := ruleset(t, ns)
 
 	got, err := OtherFirewalls(ctx, c, "")
@@ -101,7 +101,7 @@ func TestConnectPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeFn()
-	mustApply(t, c, Posture{IPv6: IPv6Refuse, Ports: []uint16{25}})
+	mustApply(t, c, Posture{IPv6Clients: IPv6Refuse, Ports: []uint16{25}})
 	if out := nft(t, ns, "list", "set", "inet", DefaultTable, "ports"); !strings.Contains(out, "elements = { 25 }") {
 		t.Errorf("Apply through Connect(path) did not land in that namespace:\n%s", out)
 	}

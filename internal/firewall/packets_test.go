@@ -174,19 +174,19 @@ func TestPackets(t *testing.T) {
 		probes []probe
 	}{
 		{"no table", nil, append(proxy(connects), dnat(connects)...)},
-		{"refuse, tcp-reset", &Posture{IPv6: IPv6Refuse, Ports: ports, AllowIPv6From: allowList}, append(proxy(refused), dnat(refused)...)},
-		{"allow", &Posture{IPv6: IPv6Allow, Ports: ports, AllowIPv6From: allowList}, append(proxy(connects), dnat(connects)...)},
-		{"refuse, drop", &Posture{IPv6: IPv6Refuse, RejectWith: RejectDrop, Ports: ports, AllowIPv6From: allowList}, append(proxy(timesOut), dnat(timesOut)...)},
+		{"refuse, tcp-reset", &Posture{IPv6Clients: IPv6Refuse, Ports: ports, AllowIPv6From: allowList}, append(proxy(refused), dnat(refused)...)},
+		{"allow", &Posture{IPv6Clients: IPv6Allow, Ports: ports, AllowIPv6From: allowList}, append(proxy(connects), dnat(connects)...)},
+		{"refuse, drop", &Posture{IPv6Clients: IPv6Refuse, RejectWith: RejectDrop, Ports: ports, AllowIPv6From: allowList}, append(proxy(timesOut), dnat(timesOut)...)},
 		// The forward rule matches the port the client asked for (2526),
 		// not the container's port after DNAT (8080): with only 8080 in
 		// the set nothing on the DNAT path is refused ...
 		// IPv6 routed to the container's own address (no DNAT, so the
 		// client address is preserved anyway) is not refused either:
 		// the forward rule requires "ct status dnat".
-		{"refuse, ports {8080} only", &Posture{IPv6: IPv6Refuse, Ports: []uint16{containerPort}}, append(dnat(connects),
+		{"refuse, ports {8080} only", &Posture{IPv6Clients: IPv6Refuse, Ports: []uint16{containerPort}}, append(dnat(connects),
 			probe{"routed, not NATed: IPv6 client to the container's address", b.cli, cliV6, ap(ctrV6, containerPort), connects, cliV6})},
 		// ... and with 2526 alone it is.
-		{"refuse, ports {2526} only", &Posture{IPv6: IPv6Refuse, Ports: []uint16{publishedPort}}, append(dnat(refused)[:1],
+		{"refuse, ports {2526} only", &Posture{IPv6Clients: IPv6Refuse, Ports: []uint16{publishedPort}}, append(dnat(refused)[:1],
 			probe{"docker-proxy path: IPv6 client, port not in set", b.cli, cliV6, ap(srvV6, proxyPort), connects, cliV6})},
 		{"deleted", nil, append(proxy(connects), dnat(connects)...)},
 	}
@@ -212,7 +212,7 @@ func TestPackets(t *testing.T) {
 func TestRefuseKeepsHostOutgoingConnections(t *testing.T) {
 	b := newTestbed(t)
 	listen(t, b.cli, "[::]:2527")
-	p := Posture{IPv6: IPv6Refuse, Ports: []uint16{proxyPort, 46000}}
+	p := Posture{IPv6Clients: IPv6Refuse, Ports: []uint16{proxyPort, 46000}}
 	if err := Apply(context.Background(), nftConn(t, b.srv), p); err != nil {
 		t.Fatal(err)
 	}

@@ -62,8 +62,8 @@ func DefaultPorts() []uint16 {
 type Posture struct {
 	// Table is the name of the inet table; default "dockeripv6".
 	Table string
-	// IPv6 is "refuse" or "allow".
-	IPv6 string
+	// IPv6Clients is "refuse" or "allow": what happens to remote IPv6 clients on Ports.
+	IPv6Clients string
 	// Ports are TCP ports; an empty list means DefaultPorts().
 	Ports []uint16
 	// AllowIPv6From are IPv6 prefixes that are never refused.
@@ -78,17 +78,17 @@ type Posture struct {
 // Apply writes, and Read returns, postures in this form, so compare the
 // normalized configuration with what Read returns.
 func (p Posture) Normalize() (Posture, error) {
-	n := Posture{Table: p.Table, IPv6: p.IPv6, RejectWith: p.RejectWith}
+	n := Posture{Table: p.Table, IPv6Clients: p.IPv6Clients, RejectWith: p.RejectWith}
 	if n.Table == "" {
 		n.Table = DefaultTable
 	}
 	if err := ValidateTableName(n.Table); err != nil {
 		return Posture{}, err
 	}
-	switch n.IPv6 {
+	switch n.IPv6Clients {
 	case IPv6Refuse, IPv6Allow:
 	default:
-		return Posture{}, fmt.Errorf("ipv6 is %q; it must be %q or %q", p.IPv6, IPv6Refuse, IPv6Allow)
+		return Posture{}, fmt.Errorf("ipv6_clients is %q; it must be %q or %q", p.IPv6Clients, IPv6Refuse, IPv6Allow)
 	}
 	if n.RejectWith == "" {
 		n.RejectWith = RejectTCPReset
@@ -128,7 +128,7 @@ func (p Posture) Normalize() (Posture, error) {
 // Diff lists, in words, how got (usually Read's result) differs from want
 // (usually the configuration). Both are compared in normalized form;
 // reject_with is compared only when both say "refuse" (an "allow" table has
-// no rule to store it in, and a changed ipv6 is reported already).
+// no rule to store it in, and a changed ipv6_clients is reported already).
 func Diff(want, got Posture) []string {
 	w, err := want.Normalize()
 	if err != nil {
@@ -147,8 +147,8 @@ func Diff(want, got Posture) []string {
 	if w.Table != g.Table {
 		d = append(d, fmt.Sprintf("table: want %q, found %q", w.Table, g.Table))
 	}
-	if w.IPv6 != g.IPv6 {
-		d = append(d, fmt.Sprintf("ipv6: want %q, found %q", w.IPv6, g.IPv6))
+	if w.IPv6Clients != g.IPv6Clients {
+		d = append(d, fmt.Sprintf("ipv6_clients: want %q, found %q", w.IPv6Clients, g.IPv6Clients))
 	}
 	if !slices.Equal(w.Ports, g.Ports) {
 		d = append(d, fmt.Sprintf("ports: want %s, found %s", portList(w.Ports), portList(g.Ports)))
@@ -156,7 +156,7 @@ func Diff(want, got Posture) []string {
 	if !slices.Equal(w.AllowIPv6From, g.AllowIPv6From) {
 		d = append(d, fmt.Sprintf("allow_ipv6_from: want %s, found %s", prefixList(w.AllowIPv6From), prefixList(g.AllowIPv6From)))
 	}
-	if w.IPv6 == IPv6Refuse && g.IPv6 == IPv6Refuse && w.RejectWith != g.RejectWith {
+	if w.IPv6Clients == IPv6Refuse && g.IPv6Clients == IPv6Refuse && w.RejectWith != g.RejectWith {
 		d = append(d, fmt.Sprintf("reject_with: want %q, found %q", w.RejectWith, g.RejectWith))
 	}
 	return d

@@ -105,14 +105,14 @@ func Read(ctx context.Context, conn *nftables.Conn, table string) (*Posture, boo
 
 	// Which posture do the rules say? Ours are recognised by their exact
 	// expressions and comment (either reject type), input chain first.
-	p.IPv6 = IPv6Allow
+	p.IPv6Clients = IPv6Allow
 recognise:
 	for _, cs := range chainSpecs {
 		for _, r := range rules[cs.name] {
 			for _, rw := range []string{RejectTCPReset, RejectDrop} {
-				for _, w := range rulesFor(Posture{IPv6: IPv6Refuse, RejectWith: rw}) {
+				for _, w := range rulesFor(Posture{IPv6Clients: IPv6Refuse, RejectWith: rw}) {
 					if w.chain == cs.name && ruleKey(w.exprs, w.comment) == ruleKey(r.exprs, r.comment) {
-						p.IPv6, p.RejectWith = IPv6Refuse, rw
+						p.IPv6Clients, p.RejectWith = IPv6Refuse, rw
 						break recognise
 					}
 				}

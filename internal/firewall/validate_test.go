@@ -77,7 +77,7 @@ func TestValidateAllowPrefix(t *testing.T) {
 }
 
 func TestNormalize(t *testing.T) {
-	n, err := Posture{IPv6: IPv6Refuse, Ports: []uint16{587, 25, 587}, AllowIPv6From: mustPrefixes(t, "fd00:1::/64", "fd00:1:0:1::/64", "fd00::/8")}.Normalize()
+	n, err := Posture{IPv6Clients: IPv6Refuse, Ports: []uint16{587, 25, 587}, AllowIPv6From: mustPrefixes(t, "fd00:1::/64", "fd00:1:0:1::/64", "fd00::/8")}.Normalize()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,18 +85,18 @@ func TestNormalize(t *testing.T) {
 		!slices.Equal(n.AllowIPv6From, mustPrefixes(t, "fd00::/8")) {
 		t.Errorf("Normalize = %+v", n)
 	}
-	n, err = Posture{IPv6: IPv6Allow}.Normalize()
+	n, err = Posture{IPv6Clients: IPv6Allow}.Normalize()
 	if err != nil || !slices.Equal(n.Ports, DefaultPorts()) {
 		t.Errorf("Normalize default ports = %v, %v", n.Ports, err)
 	}
 	for p, want := range map[*Posture]string{
-		{}:                                      `ipv6 is ""; it must be "refuse" or "allow"`,
-		{IPv6: "deny"}:                          `ipv6 is "deny"; it must be "refuse" or "allow"`,
-		{IPv6: IPv6Refuse, RejectWith: "reset"}: `reject_with is "reset"; it must be "tcp-reset" (clients fall back to IPv4 at once) or "drop"`,
-		{IPv6: IPv6Refuse, Ports: []uint16{0}}:  "port 0 is out of range: TCP ports are 1 to 65535",
-		{IPv6: IPv6Refuse, Table: "9"}:          `table name "9" is not a valid nftables name`,
-		{IPv6: IPv6Refuse, AllowIPv6From: mustPrefixes(t, "198.18.0.0/15")}:                                     `"198.18.0.0/15" is an IPv4 prefix; allow_ipv6_from takes IPv6 prefixes such as fd12:3456:789a::/48`,
-		{IPv6: IPv6Refuse, AllowIPv6From: []netip.Prefix{netip.PrefixFrom(netip.MustParseAddr("fd00::1"), 64)}}: `"fd00::1/64" has host bits set; did you mean fd00::/64?`,
+		{}:                    `ipv6_clients is ""; it must be "refuse" or "allow"`,
+		{IPv6Clients: "deny"}: `ipv6_clients is "deny"; it must be "refuse" or "allow"`,
+		{IPv6Clients: IPv6Refuse, RejectWith: "reset"}:                                                                 `reject_with is "reset"; it must be "tcp-reset" (clients fall back to IPv4 at once) or "drop"`,
+		{IPv6Clients: IPv6Refuse, Ports: []uint16{0}}:                                                                  "port 0 is out of range: TCP ports are 1 to 65535",
+		{IPv6Clients: IPv6Refuse, Table: "9"}:                                                                          `table name "9" is not a valid nftables name`,
+		{IPv6Clients: IPv6Refuse, AllowIPv6From: mustPrefixes(t, "198.18.0.0/15")}:                                     `"198.18.0.0/15" is an IPv4 prefix; allow_ipv6_from takes IPv6 prefixes such as fd12:3456:789a::/48`,
+		{IPv6Clients: IPv6Refuse, AllowIPv6From: []netip.Prefix{netip.PrefixFrom(netip.MustParseAddr("fd00::1"), 64)}}: `"fd00::1/64" has host bits set; did you mean fd00::/64?`,
 	} {
 		if _, err := p.Normalize(); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Normalize(%+v) = %v, want %q", *p, err, want)
@@ -137,13 +137,13 @@ func TestCanonicalPrefixes(t *testing.T) {
 }
 
 func TestDiffWords(t *testing.T) {
-	want := Posture{IPv6: IPv6Refuse, RejectWith: RejectDrop}
-	got := Posture{Table: DefaultTable, IPv6: IPv6Refuse, RejectWith: RejectTCPReset, Ports: DefaultPorts()}
+	want := Posture{IPv6Clients: IPv6Refuse, RejectWith: RejectDrop}
+	got := Posture{Table: DefaultTable, IPv6Clients: IPv6Refuse, RejectWith: RejectTCPReset, Ports: DefaultPorts()}
 	if d := Diff(want, got); !slices.Equal(d, []string{`reject_with: want "drop", found "tcp-reset"`}) {
 		t.Errorf("Diff = %q", d)
 	}
 	// reject_with is not compared for allow.
-	if d := Diff(Posture{IPv6: IPv6Allow, RejectWith: RejectDrop}, Posture{IPv6: IPv6Allow, Ports: DefaultPorts()}); d != nil {
+	if d := Diff(Posture{IPv6Clients: IPv6Allow, RejectWith: RejectDrop}, Posture{IPv6Clients: IPv6Allow, Ports: DefaultPorts()}); d != nil {
 		t.Errorf("Diff(allow, allow) = %q", d)
 	}
 }

@@ -348,7 +348,7 @@ func (f Facts) publishedPorts(add adder) {
 			if n.Default() {
 				fix = "Serve IPv6 with real client addresses: move the containers to a dockeripv6_network with an IPv6 ULA subnet (from dockeripv6_ula_prefix), or give the default bridge one (ipv6 and fixed_cidr_v6 in dockeripv6_daemon_config); and make sure of " + f.ip6tablesFix() + "."
 			}
-			fix += " Or refuse IPv6 on purpose, so clients fall back to IPv4 at once: dockeripv6_firewall with ipv6 = \"refuse\", or userland_proxy = false in dockeripv6_daemon_config, or publish on 0.0.0.0 only."
+			fix += " Or refuse IPv6 on purpose, so clients fall back to IPv4 at once: dockeripv6_firewall with ipv6_clients = \"refuse\", or userland_proxy = false in dockeripv6_daemon_config, or publish on 0.0.0.0 only."
 			add(IDIPv4OnlyPublishedOnIPv6, sev,
 				fmt.Sprintf("Network %q is IPv4-only and %s %s on IPv6 while userland-proxy is on (%s): docker-proxy relays every remote IPv6 client, so the container sees %s instead of the client. Fail2Ban then bans everyone at once, SPF checks fail, and a mail server that trusts its own subnet is an open relay.%s",
 					n.Name, describeGroups(gs), verb(len(gs), "publishes", "publish"), proxyWhy, gw, note), fix)

@@ -29,6 +29,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 	"github.com/vishvananda/netlink"
@@ -380,6 +381,49 @@ func TestDockerImageReused(t *testing.T) {
 		t.Errorf("image rebuilt: %s then %s", img.ID, img2.ID)
 	}
 	t.Logf("image %s (%s, %d bytes); reuse check took %s", tag, img.ID, img.Size, time.Since(start))
+}
+
+// Images of earlier provider builds are pruned; one a container still uses is kept.
+func TestDockerOldImagesPruned(t *testing.T) {
+	cli := dockerClient(t)
+	exe, _ := os.Executable()
+	ctx := context.Background()
+	tag, err := probe.EnsureImage(ctx, cli, exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, busy := probe.ImageRepository+":0ldb0ild0001", probe.ImageRepository+":0ldb0ild0002"
+	for _, ref := range []string{old, busy} {
+		if err := cli.ImageTag(ctx, tag, ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := cli.ContainerCreate(ctx, &container.Config{Image: busy, Labels: map[string]string{probe.LabelKey: "1"}}, nil, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cli.ContainerRemove(context.Background(), c.ID, container.RemoveOptions{Force: true})
+		_, _ = cli.ImageRemove(context.Background(), busy, image.RemoveOptions{})
+	})
+	removed, err := probe.PruneImages(ctx, cli, tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(removed, old) {
+		t.Errorf("PruneImages removed %v; the earlier build's %s is not among them", removed, old)
+	}
+	if _, err := cli.ImageInspect(ctx, old); !client.IsErrNotFound(err) {
+		t.Errorf("%s still there after pruning (%v)", old, err)
+	}
+	if _, err := cli.ImageInspect(ctx, tag); err != nil {
+		t.Errorf("the current image %s was pruned: %v", tag, err)
+	}
+	// Tags share one image here, so Docker may untag busy without deleting the
+	// image a container uses; what must hold is that the container still works.
+	if _, err := cli.ContainerInspect(ctx, c.ID); err != nil {
+		t.Errorf("the container using %s is gone: %v", busy, err)
+	}
 }
 
 // Leftovers of interrupted runs are removed; what a live process owns is not.

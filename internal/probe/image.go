@@ -11,9 +11,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 )
 
@@ -296,7 +299,33 @@ func EnsureImage(ctx context.Context, cli client.APIClient, path string) (string
 	if _, err := cli.ImageInspect(ctx, tag); err != nil {
 		return "", fmt.Errorf("probe image %s not found after loading it: %w", tag, err)
 	}
+	// A new provider build brought a new image: the older ones are of no use.
+	_, _ = PruneImages(ctx, cli, tag)
 	return tag, nil
+}
+
+// PruneImages removes the probe images (repository ImageRepository) other
+// than keep, each one earlier provider build loaded. An image a container
+// still uses (a probe running from another build right now) is left alone.
+// It returns the tags removed.
+func PruneImages(ctx context.Context, cli client.APIClient, keep string) ([]string, error) {
+	list, err := cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", ImageRepository))})
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, img := range list {
+		for _, ref := range img.RepoTags {
+			if ref == keep || !strings.HasPrefix(ref, ImageRepository+":") {
+				continue
+			}
+			// Without force, Docker refuses to remove an image a container uses.
+			if _, err := cli.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true}); err == nil {
+				removed = append(removed, ref)
+			}
+		}
+	}
+	return removed, nil
 }
 
 func loadImage(ctx context.Context, cli client.APIClient, b *binaryInfo) error {

@@ -59,7 +59,7 @@ func (d *ClientIPDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 			"| verdict | what it means on a mail host | fix |\n|---|---|---|\n" +
 			"| `preserved` | the container sees the client's own address: Fail2Ban bans the right host, SPF checks the right sender, `PERMIT_DOCKER` trusts only what it should | nothing to do |\n" +
 			"| `masqueraded` | the container sees the network's gateway (docker-proxy relayed the connection): Fail2Ban bans everyone at once, SPF fails, and a server that trusts its container subnet is an open relay | give the network an IPv6 subnet (`dockeripv6_network`) and turn on `ip6tables` (`dockeripv6_daemon_config`; Docker 20.10 to 26 also need `experimental`), or refuse IPv6 (`dockeripv6_firewall`) |\n" +
-			"| `refused` | the connection is refused at once: clients fall back to IPv4, which keeps their address | a deliberate posture (`dockeripv6_firewall` with `ipv6 = \"refuse\"`, or `userland_proxy = false`) |\n" +
+			"| `refused` | the connection is refused at once: clients fall back to IPv4, which keeps their address | a deliberate posture (`dockeripv6_firewall` with `ipv6_clients = \"refuse\"`, or `userland_proxy = false`) |\n" +
 			"| `unreachable` | nothing answered in time: clients wait for a time-out before falling back | check the firewall (a `drop` posture) and the published ports |\n\n" +
 			"It runs at every plan when its inputs are known, at apply when they depend on resources being created, " +
 			"and inside `check` blocks, whose failed assertions show as warnings. It needs root on the Docker host itself " +

@@ -200,7 +200,7 @@ func TestAccClientIP_firewallRefuses(t *testing.T) {
 	ctx := testCtx(t)
 	cfg := `
 resource "dockeripv6_firewall" "mail" {
-  ipv6  = "refuse"
+  ipv6_clients = "refuse"
   ports = [25, 10025, 10026]
 }
 data "dockeripv6_client_ip" "v6" {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/hostcheck"
 )
 
@@ -50,7 +51,7 @@ type hostModel struct {
 }
 
 type hostDaemonJSONModel struct {
-	IPv6                types.Bool   `tfsdk:"ipv6"`
+	DefaultBridgeIPv6   types.Bool   `tfsdk:"default_bridge_ipv6"`
 	FixedCIDRv6         types.String `tfsdk:"fixed_cidr_v6"`
 	IP6Tables           types.Bool   `tfsdk:"ip6tables"`
 	Experimental        types.Bool   `tfsdk:"experimental"`
@@ -60,12 +61,12 @@ type hostDaemonJSONModel struct {
 }
 
 type hostRunningModel struct {
-	IPv6           types.Bool   `tfsdk:"ipv6"`
-	FixedCIDRv6    types.String `tfsdk:"fixed_cidr_v6"`
-	IP6TablesChain types.Bool   `tfsdk:"ip6tables_chain"`
-	Experimental   types.Bool   `tfsdk:"experimental"`
-	LiveRestore    types.Bool   `tfsdk:"live_restore"`
-	UserlandProxy  types.Bool   `tfsdk:"userland_proxy"`
+	DefaultBridgeIPv6 types.Bool   `tfsdk:"default_bridge_ipv6"`
+	FixedCIDRv6       types.String `tfsdk:"fixed_cidr_v6"`
+	IP6TablesChain    types.Bool   `tfsdk:"ip6tables_chain"`
+	Experimental      types.Bool   `tfsdk:"experimental"`
+	LiveRestore       types.Bool   `tfsdk:"live_restore"`
+	UserlandProxy     types.Bool   `tfsdk:"userland_proxy"`
 }
 
 type hostNetworkModel struct {
@@ -186,12 +187,12 @@ func (d *HostDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 				Computed:            true,
 				MarkdownDescription: "The IPv6 keys of daemon.json as the file says them (what dockerd reads at its next start). Null when the file cannot be parsed (see the `daemon-json-malformed` finding).",
 				Attributes: map[string]schema.Attribute{
-					"ipv6":           boolean(fileKey("ipv6")),
-					"fixed_cidr_v6":  str(fileKey("fixed-cidr-v6")),
-					"ip6tables":      boolean(fileKey("ip6tables")),
-					"experimental":   boolean(fileKey("experimental")),
-					"userland_proxy": boolean(fileKey("userland-proxy")),
-					"live_restore":   boolean(fileKey("live-restore")),
+					"default_bridge_ipv6": boolean(fileKey("ipv6") + " IPv6 on the default bridge (`docker0`)."),
+					"fixed_cidr_v6":       str(fileKey("fixed-cidr-v6")),
+					"ip6tables":           boolean(fileKey("ip6tables")),
+					"experimental":        boolean(fileKey("experimental")),
+					"userland_proxy":      boolean(fileKey("userland-proxy")),
+					"live_restore":        boolean(fileKey("live-restore")),
 					"default_address_pools": schema.ListNestedAttribute{
 						Computed:            true,
 						MarkdownDescription: fileKey("default-address-pools"),
@@ -207,8 +208,8 @@ func (d *HostDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 				MarkdownDescription: "What the running daemon shows of those settings. Each value is null when it cannot be observed. " +
 					"Null as a whole when the daemon could not be inspected.",
 				Attributes: map[string]schema.Attribute{
-					"ipv6":          boolean("IPv6 on the default bridge (`docker0`)."),
-					"fixed_cidr_v6": str("The default bridge's IPv6 subnet."),
+					"default_bridge_ipv6": boolean("IPv6 on the default bridge (`docker0`)."),
+					"fixed_cidr_v6":       str("The default bridge's IPv6 subnet."),
 					"ip6tables_chain": boolean("Whether Docker's `DOCKER` chain exists in the ip6 nat table (iptables-nft). Null when that says " +
 						"nothing: the nftables firewall backend, iptables-legacy, or no Docker chain in the IPv4 nat table either."),
 					"experimental":   boolean("`/info` ExperimentalBuild."),
@@ -348,7 +349,7 @@ func gatherHostFacts(ctx context.Context, data *providerData, djPath string) (ho
 	} else {
 		f.DaemonJSON = file
 	}
-	if rs, _, err := observeRunning(ctx, data); err != nil {
+	if rs, err := data.host().Observe(ctx, "docker.service"); err != nil {
 		gap("running daemon", err)
 	} else {
 		f.Running = rs
@@ -373,7 +374,7 @@ func gatherHostFacts(ctx context.Context, data *providerData, djPath string) (ho
 			gap("ufw/firewalld unit states", err)
 		}
 		if _, argv, err := mgr.ExecStart(ctx, "docker.service"); err == nil {
-			f.DaemonFlags = dropConfigFileFlag(argv)
+			f.DaemonFlags = host.DropConfigFileFlag(argv)
 		} else {
 			gap("docker.service ExecStart", err)
 		}
@@ -429,7 +430,7 @@ func hostModelOf(ctx context.Context, djPath string, f hostcheck.Facts, findings
 	if f.DaemonJSONError == "" {
 		s := f.DaemonJSON
 		m.DaemonJSON = &hostDaemonJSONModel{
-			IPv6: types.BoolPointerValue(s.IPv6), FixedCIDRv6: types.StringPointerValue(s.FixedCIDRv6),
+			DefaultBridgeIPv6: types.BoolPointerValue(s.IPv6), FixedCIDRv6: types.StringPointerValue(s.FixedCIDRv6),
 			IP6Tables: types.BoolPointerValue(s.IP6Tables), Experimental: types.BoolPointerValue(s.Experimental),
 			UserlandProxy: types.BoolPointerValue(s.UserlandProxy), LiveRestore: types.BoolPointerValue(s.LiveRestore),
 			DefaultAddressPools: poolsValue(ctx, s.DefaultAddressPools, diags),
@@ -438,7 +439,7 @@ func hostModelOf(ctx context.Context, djPath string, f hostcheck.Facts, findings
 	if f.Running.Version.Known() {
 		r := f.Running
 		m.Running = &hostRunningModel{
-			IPv6: types.BoolPointerValue(r.IPv6), FixedCIDRv6: types.StringPointerValue(r.FixedCIDRv6),
+			DefaultBridgeIPv6: types.BoolPointerValue(r.IPv6), FixedCIDRv6: types.StringPointerValue(r.FixedCIDRv6),
 			IP6TablesChain: types.BoolPointerValue(r.IP6TablesChain), Experimental: types.BoolPointerValue(r.Experimental),
 			LiveRestore: types.BoolPointerValue(r.LiveRestore), UserlandProxy: types.BoolPointerValue(r.UserlandProxy),
 		}

@@ -231,9 +231,9 @@ output "v4_port_on_ipv6" {
 						statecheck.ExpectKnownValue(h, tfjsonpath.New("restart_pending"), knownvalue.Bool(false)),
 						statecheck.ExpectKnownValue(h, tfjsonpath.New("restart_pending_keys"), knownvalue.ListExact(nil)),
 						statecheck.ExpectKnownValue(h, tfjsonpath.New("running").AtMapKey("userland_proxy"), knownvalue.Bool(true)),
-						statecheck.ExpectKnownValue(h, tfjsonpath.New("running").AtMapKey("ipv6"), knownvalue.Bool(false)),
+						statecheck.ExpectKnownValue(h, tfjsonpath.New("running").AtMapKey("default_bridge_ipv6"), knownvalue.Bool(false)),
 						statecheck.ExpectKnownValue(h, tfjsonpath.New("running").AtMapKey("experimental"), knownvalue.Bool(false)),
-						statecheck.ExpectKnownValue(h, tfjsonpath.New("daemon_json").AtMapKey("ipv6"), knownvalue.Null()),
+						statecheck.ExpectKnownValue(h, tfjsonpath.New("daemon_json").AtMapKey("default_bridge_ipv6"), knownvalue.Null()),
 						statecheck.ExpectKnownValue(h, tfjsonpath.New("daemon_json").AtMapKey("default_address_pools"),
 							knownvalue.ListExact([]knownvalue.Check{knownvalue.ObjectExact(map[string]knownvalue.Check{
 								"base": knownvalue.StringExact("198.18.64.0/18"), "size": knownvalue.Int64Exact(24)})})),
@@ -716,7 +716,7 @@ func TestAccHost_daemonJSONPath(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					hostHas(map[string]bool{hostcheck.IDDaemonJSONMalformed: false}),
 					statecheck.ExpectKnownValue(h, tfjsonpath.New("daemon_json"), knownvalue.ObjectExact(map[string]knownvalue.Check{
-						"ipv6": knownvalue.Null(), "fixed_cidr_v6": knownvalue.Null(), "ip6tables": knownvalue.Null(), "experimental": knownvalue.Null(),
+						"default_bridge_ipv6": knownvalue.Null(), "fixed_cidr_v6": knownvalue.Null(), "ip6tables": knownvalue.Null(), "experimental": knownvalue.Null(),
 						"userland_proxy": knownvalue.Null(), "live_restore": knownvalue.Null(), "default_address_pools": knownvalue.Null(),
 					})),
 				},

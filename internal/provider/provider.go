@@ -15,6 +15,7 @@ import (
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/dockerapi"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/systemd"
 )
 
@@ -40,6 +41,8 @@ type providerModel struct {
 
 // providerData is what resources and data sources receive from Configure.
 type providerData struct {
+	// Host is the machine the daemon.json transaction works on (Docker at Docker).
+	Host   *host.Local
 	Docker *dockerapi.Client
 	// Systemd dials systemd's manager (the system D-Bus; DBUS_SYSTEM_BUS_ADDRESS is honoured).
 	Systemd func(ctx context.Context) (systemdManager, error)
@@ -49,6 +52,14 @@ type providerData struct {
 type systemdManager interface {
 	systemd.Manager
 	Close()
+}
+
+// host is the machine; built from Docker when a test made providerData by hand.
+func (d *providerData) host() *host.Local {
+	if d.Host == nil {
+		d.Host = &host.Local{Docker: d.Docker}
+	}
+	return d.Host
 }
 
 func (d *providerData) systemd(ctx context.Context) (systemdManager, error) {
@@ -105,7 +116,8 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 			"docker_host depends on a value that is not known until apply; set it to a literal or a variable.")
 		return
 	}
-	data := &providerData{Docker: dockerapi.New(m.DockerHost.ValueString()), Systemd: dialSystemd}
+	local := host.NewLocal(m.DockerHost.ValueString())
+	data := &providerData{Host: local, Docker: local.Docker, Systemd: dialSystemd}
 	tflog.Debug(ctx, "configured dockeripv6 provider", map[string]any{"docker_host": data.Docker.Host})
 	resp.ResourceData = data
 	resp.DataSourceData = data

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -22,10 +20,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host"
 )
 
 var (
@@ -51,7 +51,7 @@ func NewDaemonConfigResource() resource.Resource { return &DaemonConfigResource{
 type daemonConfigModel struct {
 	ID                  types.String  `tfsdk:"id"`
 	Path                types.String  `tfsdk:"path"`
-	IPv6                types.Bool    `tfsdk:"ipv6"`
+	DefaultBridgeIPv6   types.Bool    `tfsdk:"default_bridge_ipv6"`
 	FixedCIDRv6         netAddrValue  `tfsdk:"fixed_cidr_v6"`
 	IP6Tables           types.Bool    `tfsdk:"ip6tables"`
 	Experimental        types.Bool    `tfsdk:"experimental"`
@@ -76,6 +76,10 @@ type restartSettings struct {
 	Method  string
 	Unit    string
 	Timeout time.Duration
+}
+
+func (r restartSettings) policy() daemonconfig.RestartPolicy {
+	return daemonconfig.RestartPolicy{Method: r.Method, Unit: r.Unit, Timeout: r.Timeout}
 }
 
 func (m *daemonConfigModel) restart() restartSettings {
@@ -127,8 +131,8 @@ func (r *DaemonConfigResource) Schema(_ context.Context, _ resource.SchemaReques
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:    []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
-			"ipv6": schema.BoolAttribute{Optional: true, MarkdownDescription: managed("ipv6",
-				"IPv6 on the default bridge (`docker0`) only; user-defined networks enable IPv6 themselves. Docker before 28 needs `fixed_cidr_v6` with it.")},
+			"default_bridge_ipv6": schema.BoolAttribute{Optional: true, MarkdownDescription: managed("ipv6",
+				"IPv6 on the default bridge (`docker0`, the network of containers started without `--network`) only; user-defined networks such as `dockeripv6_network` enable IPv6 themselves, so a mail host rarely needs it. Docker before 28 needs `fixed_cidr_v6` with it.")},
 			"fixed_cidr_v6": schema.StringAttribute{CustomType: netAddrType{}, Optional: true,
 				MarkdownDescription: managed("fixed-cidr-v6", "The default bridge's IPv6 subnet. Same rules as a network's `ipv6_subnet`."),
 				Validators:          []validator.String{ipv6SubnetValidator{}}},
@@ -187,7 +191,7 @@ func desiredSettings(ctx context.Context, m daemonConfigModel, diags *diag.Diagn
 		return daemonconfig.Bool(v.ValueBool())
 	}
 	s.IPv6, s.IP6Tables, s.Experimental, s.UserlandProxy, s.LiveRestore =
-		b(m.IPv6), b(m.IP6Tables), b(m.Experimental), b(m.UserlandProxy), b(m.LiveRestore)
+		b(m.DefaultBridgeIPv6), b(m.IP6Tables), b(m.Experimental), b(m.UserlandProxy), b(m.LiveRestore)
 	if !m.FixedCIDRv6.IsNull() && !m.FixedCIDRv6.IsUnknown() {
 		s.FixedCIDRv6 = daemonconfig.String(canonicalNetAddr(m.FixedCIDRv6.ValueString()))
 	}
@@ -217,7 +221,7 @@ func setManagedFromFile(ctx context.Context, m *daemonConfigModel, file daemonco
 		}
 		return types.BoolValue(*v)
 	}
-	m.IPv6 = bv(m.IPv6, file.IPv6)
+	m.DefaultBridgeIPv6 = bv(m.DefaultBridgeIPv6, file.IPv6)
 	m.IP6Tables = bv(m.IP6Tables, file.IP6Tables)
 	m.Experimental = bv(m.Experimental, file.Experimental)
 	m.UserlandProxy = bv(m.UserlandProxy, file.UserlandProxy)
@@ -250,21 +254,27 @@ func poolsValue(ctx context.Context, pools *[]daemonconfig.Pool, diags *diag.Dia
 	return l
 }
 
-// readFile reads daemon.json; a missing file reads as empty.
-func readDaemonJSON(p string) ([]byte, bool, error) {
-	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	}
-	return b, err == nil, err
-}
+// readDaemonJSON reads daemon.json on this machine; a missing file reads as empty.
+func readDaemonJSON(p string) ([]byte, bool, error) { return (&host.Local{}).ReadConfig(p) }
+
+// noPrivate is the private state of a resource that has none yet.
+type noPrivate struct{}
+
+func (noPrivate) GetKey(context.Context, string) ([]byte, diag.Diagnostics) { return nil, nil }
 
 func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		// Destroy: the owned keys go back, and dockerd restarts.
 		var state daemonConfigModel
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		if !resp.Diagnostics.HasError() && state.restart().Method == "systemd" {
+		if resp.Diagnostics.HasError() || r.data == nil || state.restart().Method != daemonconfig.MethodSystemd {
+			return
+		}
+		before, d := loadBefore(ctx, req.Private)
+		resp.Diagnostics.Append(d...)
+		preview, err := daemonconfig.Plan(ctx, r.data.host(), daemonconfig.Request{
+			Path: state.Path.ValueString(), Before: before, Destroy: true, Restart: state.restart().policy()})
+		if err == nil && preview.Changed {
 			r.warnRestart(ctx, state, "Destroying dockeripv6_daemon_config puts the owned daemon.json keys back to their earlier values and restarts dockerd", &resp.Diagnostics)
 		}
 		return
@@ -318,23 +328,54 @@ func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.Modi
 	}
 
 	restart := plan.restart()
-	changes := !daemonconfig.Effective(file, desired).Equal(file) || req.State.Raw.IsNull()
-	pendingNow := false
-	if !req.State.Raw.IsNull() {
-		var state daemonConfigModel
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		pendingNow = state.RestartPending.ValueBool()
+	req2, d2 := r.request(ctx, plan, priorModel(ctx, req.State, &resp.Diagnostics), req.Private)
+	resp.Diagnostics.Append(d2...)
+	preview, err := daemonconfig.Plan(ctx, r.data.host(), req2)
+	if err != nil {
+		tflog.Warn(ctx, "cannot preview the daemon.json apply", map[string]any{"error": err.Error()})
+		return
 	}
-	willRestart := restart.Method == "systemd" && (changes || pendingNow)
-	pendingAfter := restart.Method == "none" && (changes || pendingNow)
+	pendingAfter := restart.Method == daemonconfig.MethodNone && preview.Restart
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("restart_pending"), pendingAfter)...)
-	if willRestart {
-		why := "daemon.json changes"
-		if !changes {
-			why = "daemon.json was changed earlier and dockerd has not been restarted since (restart_pending)"
-		}
-		r.warnRestart(ctx, plan, fmt.Sprintf("Applying restarts dockerd (%s over systemd) because %s", restart.Unit, why), &resp.Diagnostics)
+	if restart.Method == daemonconfig.MethodSystemd && preview.Restart {
+		r.warnRestart(ctx, plan, fmt.Sprintf("Applying restarts dockerd (%s over systemd) because %s",
+			restart.Unit, strings.Join(preview.Why, "; and ")), &resp.Diagnostics)
 	}
+}
+
+// priorModel is the resource's state, or nil when there is none (create).
+func priorModel(ctx context.Context, st stateGetter, diags *diag.Diagnostics) *daemonConfigModel {
+	if st.Raw.IsNull() {
+		return nil
+	}
+	var m daemonConfigModel
+	diags.Append(st.Get(ctx, &m)...)
+	return &m
+}
+
+type stateGetter = tfsdk.State
+
+// request is the daemon.json transaction for plan: the keys it sets, the
+// keys the prior state owned and plan no longer does, and the saved values.
+func (r *DaemonConfigResource) request(ctx context.Context, plan daemonConfigModel, prior *daemonConfigModel, private privateGetter) (daemonconfig.Request, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	before, d := loadBefore(ctx, private)
+	diags.Append(d...)
+	req := daemonconfig.Request{
+		Path:    plan.Path.ValueString(),
+		Set:     desiredSettings(ctx, plan, &diags),
+		Before:  before,
+		Restart: plan.restart().policy(),
+	}
+	if prior != nil {
+		req.Pending = prior.RestartPending.ValueBool()
+		for _, k := range desiredSettings(ctx, *prior, &diags).Keys() {
+			if !slices.Contains(req.Set.Keys(), k) {
+				req.Release = append(req.Release, k)
+			}
+		}
+	}
+	return req, diags
 }
 
 func planKnownEnough(ctx context.Context, req resource.ModifyPlanRequest) bool {
@@ -378,7 +419,7 @@ func (r *DaemonConfigResource) Create(ctx context.Context, req resource.CreateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r.apply(ctx, plan, nil, nil, &resp.State, resp.Private, &resp.Diagnostics)
+	r.apply(ctx, plan, nil, noPrivate{}, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 func (r *DaemonConfigResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -388,9 +429,7 @@ func (r *DaemonConfigResource) Update(ctx context.Context, req resource.UpdateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	before, diags := loadBefore(ctx, req.Private)
-	resp.Diagnostics.Append(diags...)
-	r.apply(ctx, plan, &state, before, &resp.State, resp.Private, &resp.Diagnostics)
+	r.apply(ctx, plan, &state, req.Private, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 type privateGetter interface {
@@ -437,81 +476,47 @@ func storeBefore(ctx context.Context, p privateSetter, before map[string]json.Ra
 	return p.SetKey(ctx, privateBefore, b)
 }
 
-// apply merges the plan into daemon.json, restarts dockerd and verifies, rolling back on failure.
+// apply runs the daemon.json transaction for plan and sets state from its result.
 func (r *DaemonConfigResource) apply(ctx context.Context, plan daemonConfigModel, prior *daemonConfigModel,
-	before map[string]json.RawMessage, state stateSetter, private privateSetter, diags *diag.Diagnostics) {
-	if before == nil {
-		before = map[string]json.RawMessage{}
-	}
-	p := plan.Path.ValueString()
-	desired := desiredSettings(ctx, plan, diags)
+	private privateGetter, state stateSetter, privOut privateSetter, diags *diag.Diagnostics) {
+	req, d := r.request(ctx, plan, prior, private)
+	diags.Append(d...)
 	if diags.HasError() {
 		return
 	}
-	restart := plan.restart()
-	unlock, err := daemonconfig.Lock(ctx, p)
+	res, err := daemonconfig.Apply(ctx, r.data.host(), req)
+	reportApply(ctx, res, err, diags)
 	if err != nil {
-		diags.AddError("Cannot Lock daemon.json", err.Error())
 		return
 	}
-	defer unlock()
-
-	original, _, err := readDaemonJSON(p)
-	if err != nil {
-		diags.AddError("Cannot Read daemon.json", err.Error())
-		return
-	}
-	// Remember what each newly managed key was before this resource took it.
-	var newKeys []string
-	for _, k := range desired.Keys() {
-		if _, ok := before[k]; !ok {
-			newKeys = append(newKeys, k)
-		}
-	}
-	snap, err := daemonconfig.Snapshot(original, newKeys...)
-	if err != nil {
-		diags.AddError("Malformed daemon.json", fmt.Sprintf("%s: %v. The provider never writes a file it cannot parse.", p, err))
-		return
-	}
-	for k, v := range snap {
-		before[k] = v
-	}
-	// Keys no longer managed go back to what they were before.
-	if prior != nil {
-		unmanaged := map[string]json.RawMessage{}
-		for _, k := range desiredSettings(ctx, *prior, diags).Keys() {
-			if !slices.Contains(desired.Keys(), k) {
-				unmanaged[k] = before[k]
-				delete(before, k)
-			}
-		}
-		if len(unmanaged) > 0 {
-			if original, err = daemonconfig.Restore(original, unmanaged); err != nil {
-				diags.AddError("Cannot Restore Unmanaged Keys", err.Error())
-				return
-			}
-		}
-	}
-	candidate, err := daemonconfig.Merge(original, desired)
-	if err != nil {
-		diags.AddError("Cannot Merge daemon.json", err.Error())
-		return
-	}
-	wasPending := prior != nil && prior.RestartPending.ValueBool()
-	res := r.writeAndRestart(ctx, p, original, candidate, restart, wasPending, diags)
-	if diags.HasError() {
-		return
-	}
-	diags.Append(storeBefore(ctx, private, before)...)
-
-	plan.ID = types.StringValue(p)
-	plan.RestartPending = types.BoolValue(res.pending)
-	if res.version != "" {
-		plan.DockerVersion = types.StringValue(res.version)
+	diags.Append(storeBefore(ctx, privOut, res.Before)...)
+	plan.ID = types.StringValue(req.Path)
+	plan.RestartPending = types.BoolValue(res.Pending)
+	if res.Version.Known() {
+		plan.DockerVersion = types.StringValue(res.Version.String())
 	} else if plan.DockerVersion.IsUnknown() {
 		plan.DockerVersion = types.StringNull()
 	}
 	diags.Append(state.Set(ctx, &plan)...)
+}
+
+// reportApply turns a transaction's result and error into log lines and diagnostics.
+func reportApply(ctx context.Context, res daemonconfig.Result, err error, diags *diag.Diagnostics) {
+	tflog.Info(ctx, "daemon.json apply finished", map[string]any{"wrote": res.Wrote, "backup": res.Backup,
+		"restarted": res.Restarted, "why": strings.Join(res.Why, "; "), "downtime_ms": res.Downtime.Milliseconds()})
+	var refused *daemonconfig.RefusedError
+	var rolled *daemonconfig.RolledBackError
+	switch {
+	case errors.As(err, &refused):
+		diags.AddError(refused.Summary, refused.Detail)
+	case errors.As(err, &rolled):
+		diags.AddError("Docker Daemon Did Not Come Back; Rolled Back", rolled.Error())
+	case err != nil:
+		diags.AddError("Cannot Apply daemon.json", err.Error())
+	case len(res.Notes) > 0:
+		diags.AddWarning("systemd Held The Docker Unit Failed", strings.Join(res.Notes, "\n")+
+			"\n\ndockerd was restarted and verified afterwards. Look at `journalctl -u docker.service` for what made it fail before.")
+	}
 }
 
 type stateSetter interface {
@@ -537,15 +542,19 @@ func (r *DaemonConfigResource) Read(ctx context.Context, req resource.ReadReques
 	}
 	setManagedFromFile(ctx, &state, file, &resp.Diagnostics)
 	if r.data != nil {
-		if obs, version, err := r.observe(ctx); err == nil {
+		unit := state.restart().Unit
+		if obs, err := r.data.host().Observe(ctx, unit); err == nil {
 			pending := daemonconfig.PendingKeys(file, obs)
 			state.RestartPending = types.BoolValue(len(pending) > 0)
-			state.DockerVersion = types.StringValue(version)
+			state.DockerVersion = types.StringValue(obs.Version.String())
 			if len(pending) > 0 {
 				tflog.Info(ctx, "daemon.json differs from the running daemon", map[string]any{"keys": strings.Join(pending, ",")})
 			}
 		} else {
-			tflog.Warn(ctx, "cannot observe the running daemon", map[string]any{"error": err.Error()})
+			// A daemon that does not answer runs none of the file's settings.
+			state.RestartPending = types.BoolValue(true)
+			resp.Diagnostics.AddWarning("Docker Daemon Not Answering",
+				fmt.Sprintf("%v\n\nrestart_pending is set: the next apply starts %s through systemd and verifies that dockerd runs with daemon.json.", err, unit))
 		}
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
@@ -559,27 +568,12 @@ func (r *DaemonConfigResource) Delete(ctx context.Context, req resource.DeleteRe
 	}
 	before, diags := loadBefore(ctx, req.Private)
 	resp.Diagnostics.Append(diags...)
-	p := state.Path.ValueString()
-	unlock, err := daemonconfig.Lock(ctx, p)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot Lock daemon.json", err.Error())
-		return
+	if _, exists, err := r.data.host().ReadConfig(state.Path.ValueString()); err == nil && !exists {
+		return // nothing to put back
 	}
-	defer unlock()
-	original, exists, err := readDaemonJSON(p)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot Read daemon.json", err.Error())
-		return
-	}
-	if !exists {
-		return
-	}
-	restored, err := daemonconfig.Restore(original, before)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot Restore daemon.json", err.Error())
-		return
-	}
-	r.writeAndRestart(ctx, p, original, restored, state.restart(), false, &resp.Diagnostics)
+	res, err := daemonconfig.Apply(ctx, r.data.host(), daemonconfig.Request{
+		Path: state.Path.ValueString(), Before: before, Destroy: true, Restart: state.restart().policy()})
+	reportApply(ctx, res, err, &resp.Diagnostics)
 }
 
 // ImportState adopts daemon.json at the given path: every owned key present in the
@@ -598,7 +592,7 @@ func (r *DaemonConfigResource) ImportState(ctx context.Context, req resource.Imp
 	}
 	m := daemonConfigModel{
 		ID: types.StringValue(p), Path: types.StringValue(p),
-		IPv6: types.BoolValue(false), IP6Tables: types.BoolValue(false), Experimental: types.BoolValue(false),
+		DefaultBridgeIPv6: types.BoolValue(false), IP6Tables: types.BoolValue(false), Experimental: types.BoolValue(false),
 		UserlandProxy: types.BoolValue(false), LiveRestore: types.BoolValue(false),
 		FixedCIDRv6:         netAddrOf("::/0"),
 		DefaultAddressPools: types.ListValueMust(types.ObjectType{AttrTypes: poolAttrTypes}, nil),

@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox"
 )
 
@@ -74,7 +75,7 @@ func richDaemonJSON(orig []byte) []byte {
 func ipv6Config(extra string) string {
 	return fmt.Sprintf(`
 resource "dockeripv6_daemon_config" "d" {
-  ipv6          = true
+  default_bridge_ipv6 = true
   fixed_cidr_v6 = "fd3a:9c1e:77b0:ff::/64"
   ip6tables     = true
   experimental  = true
@@ -149,7 +150,7 @@ func TestAccDaemonConfig_mergeRestartVerifyDestroy(t *testing.T) {
 					if !br.EnableIPv6 {
 						return fmt.Errorf("default bridge has no IPv6 after apply")
 					}
-					if chain := dockerIP6Chain(); chain == nil || !*chain {
+					if chain := host.DockerIP6Chain(); chain == nil || !*chain {
 						return fmt.Errorf("no ip6tables DOCKER chain after apply (%v)", chain)
 					}
 					return nil
@@ -401,7 +402,7 @@ func TestAccDaemonConfig_badInput(t *testing.T) {
 		{path + "\n default_address_pools = [{ base = \"198.18.64.0/18\", size = 0 }]\n" + none, "value must be between 1 and 128"},
 		{path + "\n experimental = true\n restart {\n method = \"reboot\"\n }", `value must be one of: ["systemd" "none"]`},
 		{path + "\n experimental = true\n restart {\n timeout = \"soon\"\n }", `is not a positive duration`},
-		{fmt.Sprintf("path = %q\n ipv6 = true\n fixed_cidr_v6 = \"fd3a:9c1e:77b0:ff::/64\"\n%s", malformed, none), "line 3, column"},
+		{fmt.Sprintf("path = %q\n default_bridge_ipv6 = true\n fixed_cidr_v6 = \"fd3a:9c1e:77b0:ff::/64\"\n%s", malformed, none), "line 3, column"},
 	}
 	planFails(t, func(body string) string {
 		return fmt.Sprintf("resource \"dockeripv6_daemon_config\" \"bad\" {\n %s\n}\n", body)
@@ -420,7 +421,7 @@ func TestAccDaemonConfig_versionRules(t *testing.T) {
 resource "dockeripv6_daemon_config" "v" {
   path      = %q
   ip6tables = true
-  ipv6      = true
+  default_bridge_ipv6 = true
   restart { method = "none" }
 }`, filepath.Join(dir, "daemon.json"))
 	step := resource.TestStep{Config: cfg, PlanOnly: true, ExpectNonEmptyPlan: true}

@@ -48,7 +48,7 @@ func NewFirewallResource() resource.Resource { return &FirewallResource{} }
 type firewallModel struct {
 	ID             types.String `tfsdk:"id"`
 	Table          types.String `tfsdk:"table"`
-	IPv6           types.String `tfsdk:"ipv6"`
+	IPv6Clients    types.String `tfsdk:"ipv6_clients"`
 	Ports          types.Set    `tfsdk:"ports"`
 	AllowIPv6From  types.Set    `tfsdk:"allow_ipv6_from"`
 	RejectWith     types.String `tfsdk:"reject_with"`
@@ -94,9 +94,9 @@ func (r *FirewallResource) Configure(_ context.Context, req resource.ConfigureRe
 func (r *FirewallResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The IPv6 firewall posture for the mail ports a Docker host publishes, in an nftables `inet` " +
-			"table of its own. `ipv6 = \"refuse\"` turns remote IPv6 clients away from those ports with a TCP reset, so they " +
+			"table of its own. `ipv6_clients = \"refuse\"` turns remote IPv6 clients away from those ports with a TCP reset, so they " +
 			"fall back to IPv4 at once instead of reaching the mail server masqueraded as the Docker network's gateway; " +
-			"`ipv6 = \"allow\"` leaves them open (the posture for a host whose containers have IPv6 addresses).\n\n" +
+			"`ipv6_clients = \"allow\"` leaves them open (the posture for a host whose containers have IPv6 addresses).\n\n" +
 			"The table holds an `input` chain (IPv6 to docker-proxy, which listens on the host for containers without an " +
 			"IPv6 address) and a `forward` chain (IPv6 that Docker DNATs to a container with an IPv6 address, matched on the " +
 			"port the client asked for). Loopback and the sources in `allow_ipv6_from` are never refused; IPv4 is never " +
@@ -118,7 +118,7 @@ func (r *FirewallResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				Validators: []validator.String{stringCheck{desc: "an nftables table name: a letter first, then letters, digits, '_', '-' or '.', not an nft keyword",
 					summary: "Invalid Table Name", check: firewall.ValidateTableName}},
 			},
-			"ipv6": schema.StringAttribute{
+			"ipv6_clients": schema.StringAttribute{
 				Required: true,
 				MarkdownDescription: "`refuse`: remote IPv6 connections to `ports` are refused (see `reject_with`), on both paths " +
 					"Docker uses (docker-proxy and DNAT); IPv6 clients fall back to IPv4, where the mail server sees their real " +
@@ -145,7 +145,7 @@ func (r *FirewallResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				MarkdownDescription: "How a refused IPv6 connection ends. `tcp-reset` (default): the client sees " +
 					"\"connection refused\" at once and tries the server's IPv4 address. `drop`: the SYN is silently discarded " +
 					"and the client waits for its connect time-out before falling back (MTAs commonly wait 30 s or more per " +
-					"attempt). Only used with `ipv6 = \"refuse\"`.",
+					"attempt). Only used with `ipv6_clients = \"refuse\"`.",
 				Validators: []validator.String{stringvalidator.OneOf(firewall.RejectTCPReset, firewall.RejectDrop)},
 			},
 			"drift": schema.ListAttribute{
@@ -237,10 +237,10 @@ func (firewallAllowValidator) ValidateSet(_ context.Context, req validator.SetRe
 // posture maps a plan or configuration onto a firewall.Posture. known is false
 // when a value is not known yet (it comes from another resource).
 func (m firewallModel) posture(ctx context.Context, diags *diag.Diagnostics) (p firewall.Posture, known bool) {
-	if m.Table.IsUnknown() || m.IPv6.IsUnknown() || m.Ports.IsUnknown() || m.AllowIPv6From.IsUnknown() || m.RejectWith.IsUnknown() {
+	if m.Table.IsUnknown() || m.IPv6Clients.IsUnknown() || m.Ports.IsUnknown() || m.AllowIPv6From.IsUnknown() || m.RejectWith.IsUnknown() {
 		return p, false
 	}
-	p.Table, p.IPv6, p.RejectWith = m.Table.ValueString(), m.IPv6.ValueString(), m.RejectWith.ValueString()
+	p.Table, p.IPv6Clients, p.RejectWith = m.Table.ValueString(), m.IPv6Clients.ValueString(), m.RejectWith.ValueString()
 	ports, ok := fwSetPorts(ctx, m.Ports, diags)
 	if !ok {
 		return p, false
@@ -325,9 +325,9 @@ func fwStateFromKernel(ctx context.Context, prior firewallModel, got *firewall.P
 	next := prior
 	next.ID = types.StringValue(got.Table)
 	next.Table = types.StringValue(got.Table)
-	next.IPv6 = types.StringValue(got.IPv6)
+	next.IPv6Clients = types.StringValue(got.IPv6Clients)
 	switch {
-	case got.IPv6 == firewall.IPv6Refuse:
+	case got.IPv6Clients == firewall.IPv6Refuse:
 		next.RejectWith = types.StringValue(got.RejectWith)
 	case prior.RejectWith.IsNull() || prior.RejectWith.IsUnknown():
 		// An "allow" table has no rule to store reject_with in (import): the default.
@@ -426,7 +426,7 @@ func (r *FirewallResource) warnOtherFilters(ctx context.Context, p firewall.Post
 		return slices.ContainsFunc(findings, func(f firewall.Finding) bool { return f.Kind == kind })
 	}
 	ports := fwPortList(p.Ports)
-	after := "This table refuses or allows IPv6 on both paths, so ipv6 = \"" + p.IPv6 + "\" holds either way; " +
+	after := "This table refuses or allows IPv6 on both paths, so ipv6_clients = \"" + p.IPv6Clients + "\" holds either way; " +
 		"to restrict who reaches published ports over IPv4 (and IPv6 once NATed), use Docker's DOCKER-USER chain, not the frontend's own rules."
 	type frontend struct{ unit, kind, name, does string }
 	for _, f := range []frontend{
@@ -474,7 +474,7 @@ func (r *FirewallResource) warnDocker(ctx context.Context, p firewall.Posture, d
 		tflog.Info(ctx, "Docker daemon unreachable; skipping the firewall's Docker plan warnings", map[string]any{"error": err.Error()})
 		return
 	}
-	if p.IPv6 == firewall.IPv6Refuse {
+	if p.IPv6Clients == firewall.IPv6Refuse {
 		nets, err := cli.NetworkList(ctx, network.ListOptions{})
 		if err != nil {
 			tflog.Info(ctx, "cannot list Docker networks; skipping the IPv6-network warning", map[string]any{"error": err.Error()})
@@ -496,11 +496,11 @@ func (r *FirewallResource) warnDocker(ctx context.Context, p firewall.Posture, d
 			}
 			sort.Strings(withV6)
 			if len(withV6) > 0 {
-				diags.AddAttributeWarning(path.Root("ipv6"), "IPv6 Refused Beside Docker Networks With IPv6",
-					fmt.Sprintf("ipv6 = \"refuse\" turns remote IPv6 clients away from %s so that they fall back to IPv4, but these "+
+				diags.AddAttributeWarning(path.Root("ipv6_clients"), "IPv6 Refused Beside Docker Networks With IPv6",
+					fmt.Sprintf("ipv6_clients = \"refuse\" turns remote IPv6 clients away from %s so that they fall back to IPv4, but these "+
 						"Docker networks have an IPv6 subnet: %s. The two cures for masqueraded IPv6 clients contradict each other: "+
 						"a network with IPv6 (and ip6tables) exists so that IPv6 clients reach the mail server with their own address, "+
-						"and this table refuses those same clients before they get there. Choose one: ipv6 = \"allow\" to keep native "+
+						"and this table refuses those same clients before they get there. Choose one: ipv6_clients = \"allow\" to keep native "+
 						"IPv6 on those networks, or keep \"refuse\" and take IPv6 off them.",
 						fwPortList(p.Ports), strings.Join(withV6, "; ")))
 			}
@@ -680,7 +680,7 @@ func (r *FirewallResource) write(ctx context.Context, plan firewallModel, diags 
 		return plan, false
 	}
 	tflog.Info(ctx, "writing firewall table", map[string]any{
-		"table": want.Table, "ipv6": want.IPv6, "reject_with": want.RejectWith,
+		"table": want.Table, "ipv6_clients": want.IPv6Clients, "reject_with": want.RejectWith,
 		"ports": fmt.Sprint(want.Ports), "allow_ipv6_from": fmt.Sprint(want.AllowIPv6From), "replacing": exists,
 	})
 	if err := firewall.Apply(ctx, conn, want); err != nil {
@@ -754,7 +754,7 @@ func (r *FirewallResource) Read(ctx context.Context, req resource.ReadRequest, r
 	// What the refresh changes (the plan shows it too), for TF_LOG. After import the
 	// state holds only the table, so there is nothing to compare with.
 	var scratch diag.Diagnostics
-	if want, known := state.posture(ctx, &scratch); known && !scratch.HasError() && !state.IPv6.IsNull() {
+	if want, known := state.posture(ctx, &scratch); known && !scratch.HasError() && !state.IPv6Clients.IsNull() {
 		for _, d := range firewall.Diff(want, *got) {
 			tflog.Warn(ctx, "firewall posture changed outside Terraform", map[string]any{"table": table, "change": d})
 		}

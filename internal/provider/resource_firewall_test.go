@@ -277,9 +277,9 @@ func (b *fwBed) seenIPv6(addr netip.Addr) string {
 type fwExpect int
 
 const (
-	fwRefuse fwExpect = iota // ipv6 = "refuse", reject_with = "tcp-reset"
-	fwDrop                   // ipv6 = "refuse", reject_with = "drop"
-	fwAllow                  // ipv6 = "allow"
+	fwRefuse fwExpect = iota // ipv6_clients = "refuse", reject_with = "tcp-reset"
+	fwDrop                   // ipv6_clients = "refuse", reject_with = "drop"
+	fwAllow                  // ipv6_clients = "allow"
 )
 
 func (e fwExpect) String() string {
@@ -385,7 +385,7 @@ table inet other {
 func fwCfg(b *fwBed, ipv6, extra string) string {
 	return fmt.Sprintf(`
 resource "dockeripv6_firewall" "mail" {
-  ipv6            = %q
+  ipv6_clients    = %q
   ports           = [25, 465, 587, 993, %d]
   allow_ipv6_from = ["fd12:3456:789a::/48", "FD12:3456:789A:1::/64", "%s/128"]
   %s
@@ -538,7 +538,7 @@ func testFirewallPaths(t *testing.T, b *fwBed) {
 				Config: refuse,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(fwAddr, plancheck.ResourceActionUpdate),
-					plancheck.ExpectKnownValue(fwAddr, tfjsonpath.New("ipv6"), knownvalue.StringExact("refuse")),
+					plancheck.ExpectKnownValue(fwAddr, tfjsonpath.New("ipv6_clients"), knownvalue.StringExact("refuse")),
 				}},
 				Check: check(fwRefuse),
 			},
@@ -626,7 +626,7 @@ table inet mailguard {
 		return fmt.Sprintf(`
 resource "dockeripv6_firewall" "mail" {
   table = %q
-  ipv6  = "refuse"
+  ipv6_clients = "refuse"
   ports = [25]
 }
 `, table)
@@ -730,12 +730,12 @@ func TestAccFirewall_badInput(t *testing.T) {
 		{`reject_with = "icmp"`, `value must be one of: ["tcp-reset" "drop"]`},
 	}
 	planFails(t, func(body string) string {
-		return fmt.Sprintf("resource \"dockeripv6_firewall\" \"bad\" {\n  ipv6 = \"refuse\"\n  %s\n}\n", body)
+		return fmt.Sprintf("resource \"dockeripv6_firewall\" \"bad\" {\n  ipv6_clients = \"refuse\"\n  %s\n}\n", body)
 	}, cases)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{{
-			Config:      `resource "dockeripv6_firewall" "bad" { ipv6 = "block" }`,
+			Config:      `resource "dockeripv6_firewall" "bad" { ipv6_clients = "block" }`,
 			PlanOnly:    true,
 			ExpectError: errorLike(`value must be one of: ["refuse" "allow"]`),
 		}},
@@ -760,7 +760,7 @@ func planWarnings(t *testing.T, data *providerData, ipv6 string, ports ...int64)
 		t.Fatal(d)
 	}
 	m := firewallModel{
-		ID: types.StringUnknown(), Table: types.StringValue("dockeripv6"), IPv6: types.StringValue(ipv6),
+		ID: types.StringUnknown(), Table: types.StringValue("dockeripv6"), IPv6Clients: types.StringValue(ipv6),
 		Ports: portSet, AllowIPv6From: types.SetNull(types.StringType), RejectWith: types.StringValue("tcp-reset"),
 		Drift: types.ListUnknown(types.StringType), OtherFirewalls: types.ListUnknown(fwOtherType),
 	}
@@ -925,7 +925,7 @@ func TestAccFirewall_example(t *testing.T) {
 			{
 				ConfigFile: example,
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(fwAddr, tfjsonpath.New("ipv6"), knownvalue.StringExact("refuse")),
+					statecheck.ExpectKnownValue(fwAddr, tfjsonpath.New("ipv6_clients"), knownvalue.StringExact("refuse")),
 					statecheck.ExpectKnownValue(fwAddr, tfjsonpath.New("allow_ipv6_from"), knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("fd5e:27c1:9a04::/48")})),
 					statecheck.ExpectKnownOutputValue("other_firewalls", knownvalue.NotNull()),
 				},

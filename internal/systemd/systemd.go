@@ -39,12 +39,22 @@ type State struct {
 	ActiveState string // active, inactive, failed, activating, deactivating, ...
 	SubState    string // running, dead, failed, exited, ... (type specific)
 	MainPID     uint32 // services only; 0 when none
+	// Result is a service's or socket's last result ("success", "exit-code",
+	// "start-limit-hit", "service-start-limit-hit", ...); "" when not told.
+	Result string
 }
+
+// Failed tells whether systemd holds the unit in its failed state (after a
+// failed start, or refusing starts after start-limit-hit).
+func (s State) Failed() bool { return s.ActiveState == "failed" }
 
 // Manager is what the provider needs from systemd; *Client implements it and
 // tests can substitute their own.
 type Manager interface {
 	Restart(ctx context.Context, unit string, timeout time.Duration) (string, error)
+	RestartJob(ctx context.Context, unit string) (*Job, error)
+	ResetFailed(ctx context.Context, units ...string) error
+	TriggeredBy(ctx context.Context, unit string) ([]string, error)
 	UnitState(ctx context.Context, unit string) (State, error)
 	ExecStart(ctx context.Context, unit string) (path string, argv []string, err error)
 	ActiveUnits(ctx context.Context, names ...string) (map[string]string, error)
@@ -103,25 +113,81 @@ func (c *Client) wrap(what string, err error) error {
 // job result; anything but "done" comes with an error that names the unit,
 // the result and the unit's state afterwards.
 func (c *Client) Restart(ctx context.Context, unit string, timeout time.Duration) (string, error) {
+	job, err := c.RestartJob(ctx, unit)
+	if err != nil {
+		return "", err
+	}
+	return job.Wait(ctx, timeout)
+}
+
+// Job is a restart job queued in systemd.
+type Job struct {
+	c    *Client
+	unit string
+	id   int
+	ch   chan string
+}
+
+// RestartJob queues a restart of unit (mode "replace", which also starts a
+// stopped unit) and returns without waiting; Wait waits for its result.
+func (c *Client) RestartJob(ctx context.Context, unit string) (*Job, error) {
+	ch := make(chan string, 1)
+	id, err := c.conn.RestartUnitContext(ctx, unit, "replace", ch)
+	if err != nil {
+		return nil, c.wrap("systemd: restart "+unit, err)
+	}
+	return &Job{c: c, unit: unit, id: id, ch: ch}, nil
+}
+
+// Wait waits for the job to end, at most timeout (if > 0) and while ctx
+// lives, and returns its result; anything but "done" comes with an error that
+// names the unit, the result and the unit's state afterwards.
+func (j *Job) Wait(ctx context.Context, timeout time.Duration) (string, error) {
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	ch := make(chan string, 1)
-	id, err := c.conn.RestartUnitContext(ctx, unit, "replace", ch)
-	if err != nil {
-		return "", c.wrap("systemd: restart "+unit, err)
-	}
 	select {
-	case result := <-ch:
+	case result := <-j.ch:
 		if result == JobDone {
 			return result, nil
 		}
-		return result, fmt.Errorf("systemd: restart of %s finished with job result %q%s", unit, result, c.describe(unit))
+		return result, fmt.Errorf("systemd: restart of %s finished with job result %q%s", j.unit, result, j.c.describe(j.unit))
 	case <-ctx.Done():
-		return "", fmt.Errorf("systemd: gave up waiting for the restart of %s (job %d still queued or running in systemd): %w", unit, id, ctx.Err())
+		return "", fmt.Errorf("systemd: gave up waiting for the restart of %s (job %d still queued or running in systemd): %w", j.unit, j.id, ctx.Err())
 	}
+}
+
+// ResetFailed clears the failed state and the start-limit counter of each
+// unit, as `systemctl reset-failed UNIT...` does, so that a unit that hit
+// "start request repeated too quickly" can be started again. Units that are
+// not loaded are passed over.
+func (c *Client) ResetFailed(ctx context.Context, units ...string) error {
+	for _, u := range units {
+		if err := c.conn.ResetFailedUnitContext(ctx, u); err != nil {
+			var derr dbus.Error
+			if errors.As(err, &derr) && derr.Name == "org.freedesktop.systemd1.NoSuchUnit" {
+				continue
+			}
+			return c.wrap("systemd: reset-failed "+u, err)
+		}
+	}
+	return nil
+}
+
+// TriggeredBy lists the units that activate unit (for docker.service,
+// Debian's docker.socket).
+func (c *Client) TriggeredBy(ctx context.Context, unit string) ([]string, error) {
+	p, err := c.conn.GetUnitPropertyContext(ctx, unit, "TriggeredBy")
+	if err != nil {
+		return nil, c.wrap("systemd: TriggeredBy of "+unit, err)
+	}
+	var out []string
+	if err := dbus.Store([]any{p.Value.Value()}, &out); err != nil {
+		return nil, fmt.Errorf("systemd: TriggeredBy of %s has an unexpected type %s: %w", unit, p.Value.Signature(), err)
+	}
+	return out, nil
 }
 
 // describe summarises a unit's state after a failed job, best effort.
@@ -161,6 +227,11 @@ func (c *Client) UnitState(ctx context.Context, unit string) (State, error) {
 	st.LoadState, _ = props["LoadState"].(string)
 	st.ActiveState, _ = props["ActiveState"].(string)
 	st.SubState, _ = props["SubState"].(string)
+	if typ := unitType(unit); typ != "" && st.LoadState == "loaded" {
+		if r, err := c.conn.GetUnitTypePropertyContext(ctx, unit, typ, "Result"); err == nil {
+			st.Result, _ = r.Value.Value().(string)
+		}
+	}
 	if strings.HasSuffix(unit, ".service") && st.LoadState == "loaded" {
 		p, err := c.conn.GetServicePropertyContext(ctx, unit, "MainPID")
 		if err != nil {
@@ -169,6 +240,17 @@ func (c *Client) UnitState(ctx context.Context, unit string) (State, error) {
 		st.MainPID, _ = p.Value.Value().(uint32)
 	}
 	return st, nil
+}
+
+// unitType is the D-Bus interface suffix of the units that have a Result property.
+func unitType(unit string) string {
+	switch {
+	case strings.HasSuffix(unit, ".service"):
+		return "Service"
+	case strings.HasSuffix(unit, ".socket"):
+		return "Socket"
+	}
+	return ""
 }
 
 // execCommand is one element of systemd's ExecStart property, a(sasbttttuii).

@@ -7,7 +7,7 @@
 # the mail server sees their real address. IPv4 and local connections are never
 # touched; the office's own IPv6 network keeps reaching the ports over IPv6.
 resource "dockeripv6_firewall" "mail" {
-  ipv6 = "refuse"
+  ipv6_clients = "refuse"
 
   # The host ports docker-mailserver's compose file publishes. Leave ports out to
   # cover all eight it can publish (25, 110, 143, 465, 587, 993, 995, 4190).

@@ -1,4 +1,4 @@
-package provider
+package host
 
 import "testing"
 
@@ -11,14 +11,14 @@ func TestErrorLines(t *testing.T) {
 		`docker.service: Failed with result 'exit-code'.`,
 	}
 	want := "failed to start daemon: Error initializing network controller\ndocker.service: Failed with result 'exit-code'."
-	if got := errorLines(lines, 8, 5); got != want {
-		t.Fatalf("errorLines = %q, want %q", got, want)
+	if got := ErrorLines(lines, 8, 5); got != want {
+		t.Fatalf("ErrorLines = %q, want %q", got, want)
 	}
-	if got := errorLines(lines, 1, 5); got != "docker.service: Failed with result 'exit-code'." {
-		t.Fatalf("errorLines with max 1 = %q", got)
+	if got := ErrorLines(lines, 1, 5); got != "docker.service: Failed with result 'exit-code'." {
+		t.Fatalf("ErrorLines with max 1 = %q", got)
 	}
 	calm := []string{"a", "b", "c"}
-	if got := errorLines(calm, 8, 2); got != "b\nc" {
+	if got := ErrorLines(calm, 8, 2); got != "b\nc" {
 		t.Fatalf("no error lines: got %q, want the last 2", got)
 	}
 }

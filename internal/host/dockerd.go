@@ -1,0 +1,234 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/google/nftables"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
+)
+
+// Observe gathers what the running dockerd shows of the daemon.json keys the
+// provider owns (for restart_pending and the verification after a restart):
+// /info, /version, the default bridge, Docker's ip6 nat chain, docker-proxy
+// processes and the flags on unit's ExecStart. An error means the Docker API
+// could not be asked.
+func (l *Local) Observe(ctx context.Context, unit string) (daemonconfig.RunningState, error) {
+	var rs daemonconfig.RunningState
+	info, err := l.Docker.Info(ctx)
+	if err != nil {
+		return rs, err
+	}
+	v, err := l.DockerVersion(ctx)
+	if err != nil {
+		return rs, err
+	}
+	rs.Version = v
+	rs.Experimental = daemonconfig.Bool(info.ExperimentalBuild)
+	rs.LiveRestore = daemonconfig.Bool(info.LiveRestoreEnabled)
+	if n, err := l.Docker.NetworkInspect(ctx, "bridge"); err == nil {
+		rs.IPv6 = daemonconfig.Bool(n.EnableIPv6)
+		for _, c := range n.IPAM.Config {
+			if strings.Contains(c.Subnet, ":") {
+				rs.FixedCIDRv6 = daemonconfig.String(c.Subnet)
+			}
+		}
+	}
+	nftBackend := info.FirewallBackend != nil && strings.Contains(info.FirewallBackend.Driver, "nftables")
+	if !nftBackend {
+		rs.IP6TablesChain = DockerIP6Chain()
+	}
+	rs.UserlandProxy = l.observeUserlandProxy(ctx)
+	if unit == "" {
+		unit = "docker.service"
+	}
+	if mgr, err := l.DialManager(ctx); err == nil {
+		if _, argv, err := mgr.ExecStart(ctx, unit); err == nil {
+			rs.AbsentMeansDefault = !hasOwnedFlag(argv)
+		}
+		mgr.Close()
+	}
+	return rs, nil
+}
+
+// observeUserlandProxy: with published ports, whether docker-proxy processes serve them.
+func (l *Local) observeUserlandProxy(ctx context.Context) *bool {
+	cli, err := l.Docker.API(ctx)
+	if err != nil {
+		return nil
+	}
+	list, err := cli.ContainerList(ctx, container.ListOptions{})
+	if err != nil {
+		return nil
+	}
+	published := false
+	for _, c := range list {
+		for _, p := range c.Ports {
+			if p.PublicPort != 0 {
+				published = true
+			}
+		}
+	}
+	if !published {
+		return nil
+	}
+	seen := countProcesses("docker-proxy") > 0
+	return &seen
+}
+
+// ownedFlags are the dockerd flags that set an owned daemon.json key.
+var ownedFlags = []string{"--ipv6", "--ip6tables", "--experimental", "--userland-proxy", "--live-restore", "--fixed-cidr-v6", "--default-address-pool"}
+
+func hasOwnedFlag(argv []string) bool {
+	for _, a := range argv {
+		for _, f := range ownedFlags {
+			if a == f || strings.HasPrefix(a, f+"=") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// DockerIP6Chain tells whether Docker's DOCKER chain exists in the ip6 nat table of
+// iptables-nft. nil when that cannot be told: no Docker chain in the IPv4 nat table
+// either (iptables-legacy, or iptables off), or nftables unreadable.
+func DockerIP6Chain() *bool {
+	conn, err := nftables.New()
+	if err != nil {
+		return nil
+	}
+	defer conn.CloseLasting()
+	chains, err := conn.ListChains()
+	if err != nil {
+		return nil
+	}
+	var v4, v6 bool
+	for _, c := range chains {
+		if c.Name != "DOCKER" || c.Table == nil || c.Table.Name != "nat" {
+			continue
+		}
+		switch c.Table.Family {
+		case nftables.TableFamilyIPv4:
+			v4 = true
+		case nftables.TableFamilyIPv6:
+			v6 = true
+		}
+	}
+	if !v4 {
+		return nil
+	}
+	return &v6
+}
+
+func countProcesses(comm string) int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/comm")
+		if err == nil && strings.TrimSpace(string(b)) == comm {
+			n++
+		}
+	}
+	return n
+}
+
+// DaemonFlags is the unit's dockerd command line without argv[0] and without
+// --config-file (the flags a daemon.json must not repeat).
+func (l *Local) DaemonFlags(ctx context.Context, unit string) (bin string, flags []string, err error) {
+	mgr, err := l.DialManager(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	defer mgr.Close()
+	bin, argv, err := mgr.ExecStart(ctx, unit)
+	if err != nil {
+		return "", nil, err
+	}
+	return bin, DropConfigFileFlag(argv), nil
+}
+
+// DropConfigFileFlag returns argv without argv[0] and without --config-file.
+func DropConfigFileFlag(argv []string) []string {
+	var out []string
+	for i := 1; i < len(argv); i++ {
+		a := argv[i]
+		if a == "--config-file" {
+			i++
+			continue
+		}
+		if strings.HasPrefix(a, "--config-file=") {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// ValidateConfig runs `dockerd --validate` (23.0+) on candidate with the
+// unit's own flags, so a key given both as a flag and in the file is caught.
+// An error means the check could not run (no dockerd binary found, ...).
+func (l *Local) ValidateConfig(ctx context.Context, unit string, v daemonconfig.DockerVersion, candidate []byte) (bool, string, error) {
+	bin, args, err := l.DaemonFlags(ctx, unit)
+	if err != nil || bin == "" {
+		if bin, err = exec.LookPath("dockerd"); err != nil {
+			return false, "", fmt.Errorf("no dockerd binary found for --validate: %w", err)
+		}
+		args = nil
+	}
+	ok, out, err := daemonconfig.ValidateWithDockerdVersion(ctx, v, bin, args, candidate)
+	if err != nil {
+		return false, "", err
+	}
+	if !ok {
+		out = bin + " --validate: " + out
+	}
+	return ok, out, nil
+}
+
+// Journal is what the unit logged about its failure, from journalctl when it
+// exists: the error lines among its last 80 (dockerd's info chatter left out), or
+// its last 5 lines when none looks like an error.
+func (l *Local) Journal(ctx context.Context, unit string) string {
+	bin, err := exec.LookPath("journalctl")
+	if err != nil {
+		return ""
+	}
+	jctx, cancel := context.WithTimeout(ctx, journalWait)
+	defer cancel()
+	out, err := exec.CommandContext(jctx, bin, "-u", unit, "-n", "80", "--no-pager", "-o", "cat").Output()
+	if err != nil {
+		return ""
+	}
+	return ErrorLines(strings.Split(strings.TrimSpace(string(out)), "\n"), 8, 5)
+}
+
+// ErrorLines keeps the last max lines that look like errors, or the last fallback lines.
+func ErrorLines(lines []string, max, fallback int) string {
+	var errs []string
+	for _, l := range lines {
+		low := strings.ToLower(l)
+		if strings.Contains(low, "level=info") || strings.Contains(low, "level=debug") || strings.Contains(low, "level=warn") {
+			continue
+		}
+		if strings.Contains(low, "error") || strings.Contains(low, "fail") || strings.Contains(low, "level=fatal") {
+			errs = append(errs, l)
+		}
+	}
+	if len(errs) == 0 {
+		errs = lines
+		max = fallback
+	}
+	if len(errs) > max {
+		errs = errs[len(errs)-max:]
+	}
+	return strings.Join(errs, "\n")
+}
