@@ -505,8 +505,8 @@ func withStrayGateway(orig []byte) []byte {
 	return bytes.Replace(orig, []byte("{"), []byte("{\n  \"default-gateway-v6\": \"fd3a:9c1e:77b0:77::1\","), 1)
 }
 
-const ipv6Body = `  ipv6          = true
-  fixed_cidr_v6 = "fd3a:9c1e:77b0:ff::/64"`
+const ipv6Body = `  default_bridge_ipv6 = true
+  fixed_cidr_v6       = "fd3a:9c1e:77b0:ff::/64"`
 
 // setup takes the tier for the test, starts it from a running dockerd with
 // a fresh start-limit counter, and afterwards puts daemon.json back and
