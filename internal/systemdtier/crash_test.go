@@ -44,14 +44,25 @@ func requireCrashed(t *testing.T, r tfResult, point string) {
 	}
 }
 
-// providerProcesses lists the PIDs of running terraform-provider-dockeripv6 processes.
+// providerProcesses lists the running terraform-provider-dockeripv6
+// processes (zombies included: the kernel's comm, "terraform-provi", stays
+// until the process is reaped), as "PID STATE".
 func providerProcesses() []string {
 	ents, _ := os.ReadDir("/proc")
 	var out []string
 	for _, e := range ents {
-		exe, err := os.Readlink("/proc/" + e.Name() + "/exe")
-		if err == nil && strings.HasSuffix(strings.TrimSuffix(exe, " (deleted)"), "/terraform-provider-dockeripv6") {
-			out = append(out, e.Name())
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if i < 0 || j < i || s[i+1:j] != "terraform-provi" {
+			continue
+		}
+		state := strings.Fields(s[j+1:])
+		if len(state) > 0 {
+			out = append(out, e.Name()+" "+state[0])
 		}
 	}
 	return out

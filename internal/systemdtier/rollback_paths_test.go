@@ -38,9 +38,9 @@ func TestRealSystemd_rollbackDockerAPINotAnswering(t *testing.T) {
 	}
 }
 
-// g2. systemd cannot be reached after the file is written (the provider's
-// DBUS_SYSTEM_BUS_ADDRESS points at a socket nobody listens on): the old
-// file goes back, dockerd is never restarted, and the error says so.
+// g2. systemd cannot be reached (the provider's DBUS_SYSTEM_BUS_ADDRESS points
+// at a socket nobody listens on): the old file stays or goes back, dockerd is
+// never restarted, and the error says so.
 func TestRealSystemd_rollbackSystemdUnreachable(t *testing.T) {
 	orig := setup(t)
 	before := show(t, "docker.service")
@@ -50,12 +50,13 @@ func TestRealSystemd_rollbackSystemdUnreachable(t *testing.T) {
 	if r.code == 0 {
 		t.Fatalf("the apply succeeded though systemd could not be reached:\n%s", r)
 	}
+	// Either the file was written and put back (a rollback), or the provider
+	// found out before writing; either way the error names systemd and says
+	// that the old file is what is there.
 	mustMatch(t, r,
-		`Rolled Back`,
-		`systemd could not be reached`,
+		`systemd could not be reached|cannot reach systemd`,
 		`unix:path=/run/dockeripv6-nobody-listens/bus`,
-		`previous daemon.json is back in place`,
-		`dockerd could not be restarted`,
+		`previous daemon.json is back in place|nothing was written`,
 	)
 	if got := readDaemonJSON(t); !bytes.Equal(got, orig) {
 		t.Fatalf("daemon.json is not the old file:\n--- want\n%s\n--- got\n%s", orig, got)
