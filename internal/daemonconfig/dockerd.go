@@ -92,6 +92,9 @@ func ValidateWithDockerdVersion(ctx context.Context, v DockerVersion, dockerdPat
 	switch {
 	case runErr == nil:
 		return true, output, nil
+	case errors.As(runErr, &exitErr) && exitErr.Exited() && strings.Contains(output, "unknown flag: --validate"):
+		// A dockerd older than it said (or another binary): the check did not run.
+		return false, output, fmt.Errorf("%w: %s: %s", ErrValidateUnsupported, dockerdPath, output)
 	case errors.As(runErr, &exitErr) && exitErr.Exited():
 		return false, output, nil
 	default:

@@ -113,6 +113,17 @@ func TestValidateWithDockerd(t *testing.T) {
 			t.Fatalf("DockerdVersion = %+v, %v", v, err)
 		}
 	})
+	t.Run("a binary without --validate is no refusal", func(t *testing.T) {
+		// Told it is a 29 (the running daemon's version), the binary is older.
+		dockerd, _ := fakeDockerd(t, "20.10.24+dfsg1")
+		if err := os.WriteFile(dockerd, []byte("#!/bin/sh\necho \"Status: unknown flag: --validate\" >&2\nexit 125\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		ok, _, err := ValidateWithDockerdVersion(ctx, v29_x, dockerd, nil, []byte(`{}`))
+		if ok || !errors.Is(err, ErrValidateUnsupported) {
+			t.Fatalf("ok=%v err=%v, want ErrValidateUnsupported", ok, err)
+		}
+	})
 	t.Run("missing binary", func(t *testing.T) {
 		if _, _, err := ValidateWithDockerdVersion(ctx, v29_x, filepath.Join(t.TempDir(), "nope"), nil, []byte(`{}`)); err == nil {
 			t.Fatal("no error")

@@ -19,30 +19,6 @@ var OwnedKeys = []string{
 	KeyUserlandProxy, KeyDefaultAddressPools, KeyLiveRestore,
 }
 
-// AttributeName maps a daemon.json key to the resource attribute that manages it
-// (snake_case), e.g. "fixed-cidr-v6" to "fixed_cidr_v6". "ipv6" is the one
-// exception: it maps to "default_bridge_ipv6", since it turns on IPv6 for the
-// default bridge only, and "ipv6" on a network means that network.
-func AttributeName(key string) string {
-	switch key {
-	case KeyIPv6:
-		return "default_bridge_ipv6"
-	case KeyFixedCIDRv6:
-		return "fixed_cidr_v6"
-	case KeyIP6Tables:
-		return "ip6tables"
-	case KeyExperimental:
-		return "experimental"
-	case KeyUserlandProxy:
-		return "userland_proxy"
-	case KeyDefaultAddressPools:
-		return "default_address_pools"
-	case KeyLiveRestore:
-		return "live_restore"
-	}
-	return ""
-}
-
 func isOwned(key string) bool { return slices.Contains(OwnedKeys, key) }
 
 // Pool is one entry of default-address-pools.

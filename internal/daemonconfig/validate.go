@@ -26,11 +26,11 @@ func (s Severity) String() string {
 // Diagnostic is one finding of Validate, phrased for a Terraform diagnostic.
 type Diagnostic struct {
 	Severity Severity
-	// Attribute is the resource attribute concerned (snake_case, e.g.
-	// "fixed_cidr_v6"). For a rule that involves several keys it is the one
-	// the configuration manages, preferring the first one named in the rule.
-	Attribute string
-	// Index is the element of default_address_pools concerned, or -1.
+	// Key is the daemon.json key concerned (e.g. "fixed-cidr-v6"). For a rule
+	// that involves several keys it is the one the configuration manages,
+	// preferring the first one named in the rule.
+	Key string
+	// Index is the element of default-address-pools concerned, or -1.
 	Index int
 	// Field is "base" or "size" within that element, or "".
 	Field   string
@@ -39,7 +39,7 @@ type Diagnostic struct {
 }
 
 func (d Diagnostic) String() string {
-	return fmt.Sprintf("%s: %s: %s: %s", d.Severity, d.Attribute, d.Summary, d.Detail)
+	return fmt.Sprintf("%s: %s: %s: %s", d.Severity, d.Key, d.Summary, d.Detail)
 }
 
 // SubnetChecker judges an IPv6 prefix given as text: err when it must be
@@ -105,15 +105,15 @@ func (val Validator) check(prefix string, minLen, maxLen int) ([]string, error) 
 	return warnings, err
 }
 
-func diag(sev Severity, attr, summary, detail string) Diagnostic {
-	return Diagnostic{Severity: sev, Attribute: attr, Index: -1, Summary: summary, Detail: detail}
+func diag(sev Severity, key, summary, detail string) Diagnostic {
+	return Diagnostic{Severity: sev, Key: key, Index: -1, Summary: summary, Detail: detail}
 }
 
 // values checks each value on its own (and pool splitting, which depends on v).
 func (val Validator) values(s Settings, v DockerVersion) []Diagnostic {
 	var diags []Diagnostic
 	if s.FixedCIDRv6 != nil {
-		const attr = "fixed_cidr_v6"
+		const attr = KeyFixedCIDRv6
 		if strings.TrimSpace(*s.FixedCIDRv6) == "" {
 			diags = append(diags, diag(SeverityError, attr, "Empty fixed_cidr_v6",
 				"fixed_cidr_v6 is an empty string. Set it to the default bridge's IPv6 subnet, for example a /64 carved from ula_prefix(), or leave it null so that this resource does not manage the key."))
@@ -134,10 +134,9 @@ func (val Validator) values(s Settings, v DockerVersion) []Diagnostic {
 }
 
 func (val Validator) pools(pools []Pool, v DockerVersion) []Diagnostic {
-	const attr = "default_address_pools"
 	var diags []Diagnostic
 	add := func(sev Severity, i int, field, summary, detail string) {
-		diags = append(diags, Diagnostic{Severity: sev, Attribute: attr, Index: i, Field: field, Summary: summary, Detail: detail})
+		diags = append(diags, Diagnostic{Severity: sev, Key: KeyDefaultAddressPools, Index: i, Field: field, Summary: summary, Detail: detail})
 	}
 	hasIPv4, badBase := false, false
 	for i, p := range pools {
@@ -212,7 +211,7 @@ func (val Validator) rules(e, managed Settings, v DockerVersion) []Diagnostic {
 		attr := ""
 		for _, k := range keys {
 			if managed.has(k) {
-				attr = AttributeName(k)
+				attr = k
 				break
 			}
 		}
@@ -220,7 +219,7 @@ func (val Validator) rules(e, managed Settings, v DockerVersion) []Diagnostic {
 			if sev == SeverityWarning {
 				return
 			}
-			attr = AttributeName(keys[0])
+			attr = keys[0]
 			detail += " (The daemon.json keys concerned are not managed by this resource; they are already in the file.)"
 		}
 		diags = append(diags, diag(sev, attr, summary, detail))

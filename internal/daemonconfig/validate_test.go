@@ -19,11 +19,19 @@ var (
 	v29api = DockerVersion{Major: 29, Minor: 0, Raw: "API 1.56", FromAPI: true}
 )
 
+// attributeNames keeps the expectations below in the words the tests were
+// written in (the resource's attribute names).
+var attributeNames = map[string]string{
+	KeyIPv6: "default_bridge_ipv6", KeyFixedCIDRv6: "fixed_cidr_v6", KeyIP6Tables: "ip6tables",
+	KeyExperimental: "experimental", KeyUserlandProxy: "userland_proxy",
+	KeyDefaultAddressPools: "default_address_pools", KeyLiveRestore: "live_restore",
+}
+
 // summary renders diagnostics as "severity attribute[index].field" strings, sorted.
 func summary(diags []Diagnostic) []string {
 	var out []string
 	for _, d := range diags {
-		s := d.Severity.String() + " " + d.Attribute
+		s := d.Severity.String() + " " + attributeNames[d.Key]
 		if d.Index >= 0 {
 			s += fmt.Sprintf("[%d]", d.Index)
 		}

@@ -25,26 +25,90 @@ const DefaultHost = "unix:///var/run/docker.sock"
 // ResolveHost is the address the provider talks to: the configured one, else
 // DOCKER_HOST, else DefaultHost.
 func ResolveHost(configured string) string {
+	h, _ := resolveHost(configured)
+	return h
+}
+
+func resolveHost(configured string) (host, from string) {
 	if configured != "" {
-		return configured
+		return configured, "docker_host"
 	}
 	if h := os.Getenv("DOCKER_HOST"); h != "" {
-		return h
+		return h, "DOCKER_HOST"
 	}
-	return DefaultHost
+	return DefaultHost, "the default"
 }
+
+// SupportedHosts says which daemon addresses the provider can use.
+const SupportedHosts = "Supported: unix:///path/to/docker.sock (the default is " + DefaultHost + ") and tcp://host:port " +
+	"(plain TCP, no TLS). The provider runs on the Docker host itself, where it also edits daemon.json, nftables and " +
+	"systemd, so run terraform there and use the daemon's local socket."
+
+// CheckHost reports why the provider cannot talk to a daemon at host, or nil
+// when it can: unix:// and tcp:// addresses only. ssh:// (the docker CLI's
+// connection helper), npipe:// and addresses without a scheme are refused
+// with a message that says what is supported.
+func CheckHost(host string) error {
+	scheme, rest, ok := strings.Cut(host, "://")
+	switch {
+	case !ok:
+		if strings.HasPrefix(host, "/") {
+			return fmt.Errorf("%q has no scheme: write unix://%s for a socket. %s", host, host, SupportedHosts)
+		}
+		return fmt.Errorf("%q has no scheme (unix:// or tcp://). %s", host, SupportedHosts)
+	case scheme == "unix":
+		if rest == "" || !strings.HasPrefix(rest, "/") {
+			return fmt.Errorf("%q names no socket path: write it as unix:///run/docker.sock (three slashes before an absolute path). %s", host, SupportedHosts)
+		}
+	case scheme == "tcp":
+		if rest == "" || strings.HasPrefix(rest, "/") {
+			return fmt.Errorf("%q names no host: write it as tcp://127.0.0.1:2375. %s", host, SupportedHosts)
+		}
+	case scheme == "ssh":
+		return fmt.Errorf("%q: the provider does not reach Docker over SSH (ssh:// works only through the docker CLI's "+
+			"connection helper, which the provider does not use). %s", host, SupportedHosts)
+	default:
+		return fmt.Errorf("%q: the provider cannot use %s:// addresses. %s", host, scheme, SupportedHosts)
+	}
+	return nil
+}
+
+// HostError says the configured daemon address is one the provider cannot use.
+type HostError struct {
+	From string // "docker_host", "DOCKER_HOST" or "the default"
+	Err  error
+}
+
+func (e *HostError) Error() string {
+	return fmt.Sprintf("cannot use the Docker daemon address from %s: %v", e.From, e.Err)
+}
+
+func (e *HostError) Unwrap() error { return e.Err }
 
 // Client is a lazily connected Docker client. The first call that needs the
 // daemon pings it, so configurations that only use ula_prefix() never need one.
 type Client struct {
 	Host string
+	// from says where Host came from, for HostError.
+	from string
 
 	mu  sync.Mutex
 	cli *client.Client
 }
 
 // New returns a client for host (see ResolveHost); nothing is dialled yet.
-func New(host string) *Client { return &Client{Host: ResolveHost(host)} }
+func New(host string) *Client {
+	h, from := resolveHost(host)
+	return &Client{Host: h, from: from}
+}
+
+// checkHost is CheckHost(c.Host) as a HostError.
+func (c *Client) checkHost() error {
+	if err := CheckHost(c.Host); err != nil {
+		return &HostError{From: c.from, Err: err}
+	}
+	return nil
+}
 
 // UnreachableError says the daemon could not be reached, naming the address tried.
 type UnreachableError struct {
@@ -53,7 +117,17 @@ type UnreachableError struct {
 }
 
 func (e *UnreachableError) Error() string {
-	return fmt.Sprintf("cannot reach the Docker daemon at %s: %v. Check that dockerd is running and that this user may open its socket, or set docker_host in the provider block (or DOCKER_HOST)", e.Host, e.Err)
+	return fmt.Sprintf("cannot reach the Docker daemon at %s: %s Check that dockerd is running and that this user may open its socket, or set docker_host in the provider block (or DOCKER_HOST)", e.Host, sentence(e.Err.Error()))
+}
+
+// sentence ends s with one full stop, unless it already ends a sentence (the
+// Docker client's own errors end in "Is the docker daemon running?").
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.HasSuffix(s, ".") || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "!") {
+		return s
+	}
+	return s + "."
 }
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
@@ -64,6 +138,9 @@ func (c *Client) API(ctx context.Context) (*client.Client, error) {
 	defer c.mu.Unlock()
 	if c.cli != nil {
 		return c.cli, nil
+	}
+	if err := c.checkHost(); err != nil {
+		return nil, err
 	}
 	cli, err := client.NewClientWithOpts(client.WithHost(c.Host), client.WithAPIVersionNegotiation())
 	if err != nil {
@@ -93,6 +170,9 @@ func (c *Client) Reset() {
 // WaitReady waits until the daemon answers /_ping or ctx ends.
 func (c *Client) WaitReady(ctx context.Context) error {
 	c.Reset()
+	if err := c.checkHost(); err != nil {
+		return err
+	}
 	var last error
 	for {
 		cli, err := client.NewClientWithOpts(client.WithHost(c.Host), client.WithAPIVersionNegotiation())

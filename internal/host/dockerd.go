@@ -8,9 +8,12 @@ import (
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
 	"github.com/google/nftables"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/hostcheck"
 )
 
 // Observe gathers what the running dockerd shows of the daemon.json keys the
@@ -19,18 +22,51 @@ import (
 // processes and the flags on unit's ExecStart. An error means the Docker API
 // could not be asked.
 func (l *Local) Observe(ctx context.Context, unit string) (daemonconfig.RunningState, error) {
-	var rs daemonconfig.RunningState
-	info, err := l.Docker.Info(ctx)
-	if err != nil {
-		return rs, err
+	if unit == "" {
+		unit = "docker.service"
 	}
-	v, err := l.DockerVersion(ctx)
+	flags, _, _ := l.Units(ctx, unit)
+	d, err := l.Daemon(ctx, flags)
+	return d.Running, err
+}
+
+// Units reads the unit's ExecStart flags (without argv[0] and --config-file;
+// nil when unknown) and the ActiveState of each other unit, over one
+// connection to systemd.
+func (l *Local) Units(ctx context.Context, unit string, others ...string) ([]string, map[string]string, error) {
+	mgr, err := l.DialManager(ctx)
 	if err != nil {
-		return rs, err
+		return nil, nil, err
 	}
-	rs.Version = v
-	rs.Experimental = daemonconfig.Bool(info.ExperimentalBuild)
-	rs.LiveRestore = daemonconfig.Bool(info.LiveRestoreEnabled)
+	defer mgr.Close()
+	var flags []string
+	if _, argv, err := mgr.ExecStart(ctx, unit); err == nil {
+		flags = DropConfigFileFlag(argv)
+		if flags == nil {
+			flags = []string{}
+		}
+	}
+	states, err := mgr.ActiveUnits(ctx, others...)
+	return flags, states, err
+}
+
+// Daemon reads the running dockerd once (/version, /info) and what it shows of
+// the owned settings. flags are its unit's (nil when unknown): without an owned
+// flag there, a key absent from daemon.json means dockerd's default.
+func (l *Local) Daemon(ctx context.Context, flags []string) (hostcheck.Daemon, error) {
+	var d hostcheck.Daemon
+	sv, err := l.Docker.ServerVersion(ctx)
+	if err != nil {
+		return d, err
+	}
+	d.Server, d.API = sv.Server, sv.API
+	if d.Info, err = l.Docker.Info(ctx); err != nil {
+		return d, err
+	}
+	rs := &d.Running
+	rs.Version, _ = daemonconfig.ParseVersion(sv.Server, sv.API) // unknown stays zero; Gather reports the gap
+	rs.Experimental = daemonconfig.Bool(d.Info.ExperimentalBuild)
+	rs.LiveRestore = daemonconfig.Bool(d.Info.LiveRestoreEnabled)
 	if n, err := l.Docker.NetworkInspect(ctx, "bridge"); err == nil {
 		rs.IPv6 = daemonconfig.Bool(n.EnableIPv6)
 		for _, c := range n.IPAM.Config {
@@ -39,21 +75,26 @@ func (l *Local) Observe(ctx context.Context, unit string) (daemonconfig.RunningS
 			}
 		}
 	}
-	nftBackend := info.FirewallBackend != nil && strings.Contains(info.FirewallBackend.Driver, "nftables")
+	nftBackend := d.Info.FirewallBackend != nil && strings.Contains(d.Info.FirewallBackend.Driver, "nftables")
 	if !nftBackend {
 		rs.IP6TablesChain = DockerIP6Chain()
 	}
 	rs.UserlandProxy = l.observeUserlandProxy(ctx)
-	if unit == "" {
-		unit = "docker.service"
+	rs.AbsentMeansDefault = flags != nil && !hasOwnedFlag(flags)
+	return d, nil
+}
+
+// DockerAPI is the Docker API client.
+func (l *Local) DockerAPI(ctx context.Context) (client.APIClient, error) { return l.Docker.API(ctx) }
+
+// OtherFirewalls lists other firewalls' nftables tables (firewall.OtherFirewalls).
+func (l *Local) OtherFirewalls(ctx context.Context) ([]firewall.Finding, error) {
+	conn, release, err := firewall.Connect("")
+	if err != nil {
+		return nil, err
 	}
-	if mgr, err := l.DialManager(ctx); err == nil {
-		if _, argv, err := mgr.ExecStart(ctx, unit); err == nil {
-			rs.AbsentMeansDefault = !hasOwnedFlag(argv)
-		}
-		mgr.Close()
-	}
-	return rs, nil
+	defer func() { _ = release() }()
+	return firewall.OtherFirewalls(ctx, conn, "")
 }
 
 // observeUserlandProxy: with published ports, whether docker-proxy processes serve them.
@@ -179,19 +220,22 @@ func DropConfigFileFlag(argv []string) []string {
 func (l *Local) ValidateConfig(ctx context.Context, unit string, v daemonconfig.DockerVersion, candidate []byte) (bool, string, error) {
 	bin, args, err := l.DaemonFlags(ctx, unit)
 	if err != nil || bin == "" {
+		// Without the unit's command line, only a dockerd on PATH of the running
+		// daemon's own release can judge the file (another one would judge it
+		// by other rules, or not know --validate at all).
 		if bin, err = exec.LookPath("dockerd"); err != nil {
 			return false, "", fmt.Errorf("no dockerd binary found for --validate: %w", err)
 		}
+		bv, err := daemonconfig.DockerdVersion(ctx, bin)
+		if err != nil {
+			return false, "", err
+		}
+		if bv.Major != v.Major || bv.Minor != v.Minor {
+			return false, "", fmt.Errorf("%w: %s is Docker %s, the running daemon is %s", daemonconfig.ErrValidateUnsupported, bin, bv, v)
+		}
 		args = nil
 	}
-	ok, out, err := daemonconfig.ValidateWithDockerdVersion(ctx, v, bin, args, candidate)
-	if err != nil {
-		return false, "", err
-	}
-	if !ok {
-		out = bin + " --validate: " + out
-	}
-	return ok, out, nil
+	return daemonconfig.ValidateWithDockerdVersion(ctx, v, bin, args, candidate)
 }
 
 // Journal is what the unit logged about its failure, from journalctl when it

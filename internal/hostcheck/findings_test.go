@@ -307,9 +307,9 @@ func TestHostVersionRules(t *testing.T) {
 			[]expect{{IDIPv6WithoutFixedCIDR, SeverityError, []string{"Docker 26.1.4 (before 28)", "fixed_cidr_v6"}}}},
 		{"27.3 ipv6 without fixed-cidr-v6", "27.3.1", daemonconfig.Settings{IPv6: bTrue}, nil,
 			[]expect{{IDIPv6WithoutFixedCIDR, SeverityError, []string{"Docker 27.3.1"}}}},
-		{"27.3 ipv6 with fixed-cidr-v6 as a flag", "27.3.1", daemonconfig.Settings{IPv6: bTrue}, []string{"--fixed-cidr-v6", "fd3a:9c1e:77b0:ff::/64"},
+		{"27.3 ipv6 with fixed-cidr-v6 as a flag", "27.3.1", daemonconfig.Settings{IPv6: bTrue}, []string{"--fixed-cidr-v6", "fd7e:3c1a:95d2:ff::/64"},
 			[]expect{absent(IDIPv6WithoutFixedCIDR)}},
-		{"24.0 ipv6 with fixed-cidr-v6", "24.0.9", daemonconfig.Settings{IPv6: bTrue, FixedCIDRv6: daemonconfig.String("fd3a:9c1e:77b0:ff::/64")}, nil,
+		{"24.0 ipv6 with fixed-cidr-v6", "24.0.9", daemonconfig.Settings{IPv6: bTrue, FixedCIDRv6: daemonconfig.String("fd7e:3c1a:95d2:ff::/64")}, nil,
 			[]expect{absent(IDIPv6WithoutFixedCIDR)}},
 		{"28.0 ipv6 alone", "28.0.4", daemonconfig.Settings{IPv6: bTrue}, nil,
 			[]expect{absent(IDIPv6WithoutFixedCIDR)}},
@@ -395,7 +395,7 @@ func TestHostIPv4OnlyPublishedOnIPv6(t *testing.T) {
 		{"container has IPv6 on another network", "27.3.1", func(f *Facts) { f.Networks[0].Containers[0].HasIPv6 = true }, absent(IDIPv4OnlyPublishedOnIPv6)},
 		{"network has IPv6", "27.3.1", func(f *Facts) {
 			f.Networks[0].IPv6 = true
-			f.Networks[0].IPv6Subnets = []string{"fd3a:9c1e:77b0:1::/64"}
+			f.Networks[0].IPv6Subnets = []string{"fd7e:3c1a:95d2:1::/64"}
 		}, absent(IDIPv4OnlyPublishedOnIPv6)},
 	}
 	for _, c := range cases {
@@ -413,8 +413,8 @@ func TestHostIPv6NetworkWithoutIP6Tables(t *testing.T) {
 		f := Facts{Version: v, GlobalIPv6: reachable}
 		f.Running.Version = v
 		f.Networks = []Network{{Name: "dms", Driver: "bridge", IPv6: true,
-			IPv6Subnets: []string{"fd3a:9c1e:77b0:1::/64"}, IPv6Gateways: []string{"fd3a:9c1e:77b0:1::1"},
-			Containers: []Container{{Name: "mailserver", IPv6Address: "fd3a:9c1e:77b0:1::2", HasIPv6: true, Ports: []Port{
+			IPv6Subnets: []string{"fd7e:3c1a:95d2:1::/64"}, IPv6Gateways: []string{"fd7e:3c1a:95d2:1::1"},
+			Containers: []Container{{Name: "mailserver", IPv6Address: "fd7e:3c1a:95d2:1::2", HasIPv6: true, Ports: []Port{
 				{HostIP: "::", HostPort: 25, ContainerPort: 25, Proto: "tcp"}, {HostIP: "0.0.0.0", HostPort: 25, ContainerPort: 25, Proto: "tcp"}}}}}}
 		return f
 	}
@@ -425,7 +425,7 @@ func TestHostIPv6NetworkWithoutIP6Tables(t *testing.T) {
 		want    expect
 	}{
 		{"24.0 default", "24.0.9", func(*Facts) {}, expect{IDIPv6NetworkWithoutIP6Tabs, SeverityError,
-			[]string{`Network "dms" has IPv6 (fd3a:9c1e:77b0:1::/64)`, "Docker 24.0.9 defaults ip6tables to false", "fd3a:9c1e:77b0:1::1 (the network's IPv6 gateway)", "[::]:25->25/tcp", "experimental = true"}}},
+			[]string{`Network "dms" has IPv6 (fd7e:3c1a:95d2:1::/64)`, "Docker 24.0.9 defaults ip6tables to false", "fd7e:3c1a:95d2:1::1 (the network's IPv6 gateway)", "[::]:25->25/tcp", "experimental = true"}}},
 		{"29 with ip6tables false", "29.8.0", func(f *Facts) { f.DaemonJSON.IP6Tables = bFalse }, expect{IDIPv6NetworkWithoutIP6Tabs, SeverityError,
 			[]string{"ip6tables = false in daemon.json", "remove an explicit false"}}},
 		{"file says on, running daemon has no chain (restart pending)", "26.1.4", func(f *Facts) {
@@ -491,12 +491,12 @@ func TestHostForwardingWithoutAcceptRA(t *testing.T) {
 
 func TestHostRestartPending(t *testing.T) {
 	f := Facts{DaemonJSONPath: "/etc/docker/daemon.json", PendingKeys: []string{"ip6tables", "experimental", "fixed-cidr-v6"},
-		DaemonJSON: daemonconfig.Settings{IP6Tables: bTrue, Experimental: bTrue, FixedCIDRv6: daemonconfig.String("fd3a:9c1e:77b0:ff::/64")}}
+		DaemonJSON: daemonconfig.Settings{IP6Tables: bTrue, Experimental: bTrue, FixedCIDRv6: daemonconfig.String("fd7e:3c1a:95d2:ff::/64")}}
 	f.Running.Experimental = bFalse
-	f.Running.FixedCIDRv6 = daemonconfig.String("fd3a:9c1e:77b0:ee::/64")
+	f.Running.FixedCIDRv6 = daemonconfig.String("fd7e:3c1a:95d2:ee::/64")
 	check(t, f, expect{IDRestartPending, SeverityWarning, []string{"/etc/docker/daemon.json was changed after dockerd started",
 		"experimental (file: true; running: false)", "ip6tables (file: ip6tables on; running: no ip6tables DOCKER chain)",
-		"fixed-cidr-v6 (file: fd3a:9c1e:77b0:ff::/64; running: fd3a:9c1e:77b0:ee::/64)", "dockeripv6_daemon_config"}})
+		"fixed-cidr-v6 (file: fd7e:3c1a:95d2:ff::/64; running: fd7e:3c1a:95d2:ee::/64)", "dockeripv6_daemon_config"}})
 	g := Facts{PendingKeys: []string{"live-restore"}}
 	g.Running.LiveRestore = bTrue
 	check(t, g, expect{IDRestartPending, SeverityWarning, []string{"live-restore (file: absent (default); running: true)"}})
@@ -519,8 +519,8 @@ func TestHostFirewalls(t *testing.T) {
 		expect{IDFirewalldActive, SeverityWarning, []string{"firewalld.service is active", "zone \"docker\""}}, absent(IDUFWActive))
 
 	// With ip6tables on and an IPv6 network publishing, the message names what bypasses UFW.
-	f := Facts{OtherFirewalls: ufw, Version: ver(t, "28.0.4"), Networks: []Network{{Name: "dms", IPv6: true, IPv6Subnets: []string{"fd3a:9c1e:77b0:1::/64"},
-		Containers: []Container{{Name: "mailserver", IPv6Address: "fd3a:9c1e:77b0:1::2", Ports: []Port{{HostIP: "::", HostPort: 25, ContainerPort: 25, Proto: "tcp"}}}}}}}
+	f := Facts{OtherFirewalls: ufw, Version: ver(t, "28.0.4"), Networks: []Network{{Name: "dms", IPv6: true, IPv6Subnets: []string{"fd7e:3c1a:95d2:1::/64"},
+		Containers: []Container{{Name: "mailserver", IPv6Address: "fd7e:3c1a:95d2:1::2", Ports: []Port{{HostIP: "::", HostPort: 25, ContainerPort: 25, Proto: "tcp"}}}}}}}
 	check(t, f, expect{IDUFWActive, SeverityWarning, []string{`Here IPv6 to these ports bypasses it: network "dms": container mailserver ([::]:25->25/tcp)`}})
 	f.Version = ver(t, "24.0.9") // ip6tables off: docker-proxy carries IPv6, UFW sees it
 	fs := check(t, f, expect{IDUFWActive, SeverityWarning, nil})
@@ -531,11 +531,11 @@ func TestHostFirewalls(t *testing.T) {
 
 func TestHostGatewayModes(t *testing.T) {
 	nw := func(mode string) Facts {
-		return Facts{Networks: []Network{{Name: "dms", IPv6: true, IPv6Subnets: []string{"fd3a:9c1e:77b0:1::/64"},
+		return Facts{Networks: []Network{{Name: "dms", IPv6: true, IPv6Subnets: []string{"fd7e:3c1a:95d2:1::/64"},
 			Options: map[string]string{"com.docker.network.bridge.gateway_mode_ipv6": mode}}}}
 	}
 	check(t, nw("nat-unprotected"), expect{IDIPv6NATUnprotected, SeverityWarning, []string{`"dms"`, "published or not"}}, absent(IDIPv6RoutedNetwork))
-	check(t, nw("routed"), expect{IDIPv6RoutedNetwork, SeverityInfo, []string{"fd3a:9c1e:77b0:1::/64", "SPF"}}, absent(IDIPv6NATUnprotected))
+	check(t, nw("routed"), expect{IDIPv6RoutedNetwork, SeverityInfo, []string{"fd7e:3c1a:95d2:1::/64", "SPF"}}, absent(IDIPv6NATUnprotected))
 	check(t, nw("nat"), absent(IDIPv6RoutedNetwork), absent(IDIPv6NATUnprotected))
 }
 
@@ -561,7 +561,7 @@ func TestHostPrefixes(t *testing.T) {
 			[]expect{{IDDocumentationPrefixInUse, SeverityWarning, []string{"3fff:1::/64"}}}},
 		{"fc00::/8", Facts{Networks: []Network{net6("dms", "fc00:1:2:3::/64")}},
 			[]expect{{IDReservedULAInUse, SeverityWarning, []string{"fc00:1:2:3::/64", "L bit 0"}}}},
-		{"a random ULA", Facts{Networks: []Network{net6("dms", "fd3a:9c1e:77b0:1::/64")}, DaemonJSON: daemonconfig.Settings{FixedCIDRv6: daemonconfig.String("fd3a:9c1e:77b0:ff::/64")}},
+		{"a random ULA", Facts{Networks: []Network{net6("dms", "fd7e:3c1a:95d2:1::/64")}, DaemonJSON: daemonconfig.Settings{FixedCIDRv6: daemonconfig.String("fd7e:3c1a:95d2:ff::/64")}},
 			[]expect{absent(IDExampleULAInUse), absent(IDDocumentationPrefixInUse), absent(IDReservedULAInUse)}},
 	}
 	for _, c := range cases {
@@ -606,8 +606,8 @@ func TestHostCleanHost(t *testing.T) {
 	f := Facts{Version: v, GlobalIPv6: reachable, IPv6Forwarding: bTrue, DefaultRoute: Route{"eth0", "ipv6", "ra"}, AcceptRA: intp(2),
 		DaemonJSON:     daemonconfig.Settings{UserlandProxy: bTrue},
 		OtherFirewalls: []firewall.Finding{{Name: "inet docker-bridges", Kind: firewall.KindDockerNftables}},
-		Networks: []Network{{Name: "mail", Driver: "bridge", IPv6: true, IPv6Subnets: []string{"fd3a:9c1e:77b0:1::/64"}, IPv4Subnets: []string{"198.18.20.0/24"},
-			Containers: []Container{{Name: "mailserver", IPv6Address: "fd3a:9c1e:77b0:1::2", HasIPv6: true, Ports: []Port{
+		Networks: []Network{{Name: "mail", Driver: "bridge", IPv6: true, IPv6Subnets: []string{"fd7e:3c1a:95d2:1::/64"}, IPv4Subnets: []string{"198.18.20.0/24"},
+			Containers: []Container{{Name: "mailserver", IPv6Address: "fd7e:3c1a:95d2:1::2", HasIPv6: true, Ports: []Port{
 				{HostIP: "0.0.0.0", HostPort: 25, ContainerPort: 25, Proto: "tcp"}, {HostIP: "::", HostPort: 25, ContainerPort: 25, Proto: "tcp"}}}}}}}
 	f.Running.Version = v
 	if fs := Findings(f); len(fs) != 0 {
@@ -628,18 +628,18 @@ func TestHostEveryID(t *testing.T) {
 		IDIP6TablesNeedsExperiment:  {Version: ver(t, "20.10.24"), DaemonJSON: daemonconfig.Settings{IP6Tables: bTrue}},
 		IDIPv6WithoutFixedCIDR:      {Version: ver(t, "20.10.24"), DaemonJSON: daemonconfig.Settings{IPv6: bTrue}},
 		IDIPv4OnlyPublishedOnIPv6:   mailHost(t, "29.8.0"),
-		IDIPv6NetworkWithoutIP6Tabs: {Version: ver(t, "29.8.0"), DaemonJSON: daemonconfig.Settings{IP6Tables: bFalse}, Networks: []Network{{Name: "dms", IPv6: true, Containers: []Container{{Name: "m", IPv6Address: "fd3a:9c1e:77b0:1::2", Ports: []Port{{HostIP: "::", HostPort: 25, ContainerPort: 25}}}}}}},
+		IDIPv6NetworkWithoutIP6Tabs: {Version: ver(t, "29.8.0"), DaemonJSON: daemonconfig.Settings{IP6Tables: bFalse}, Networks: []Network{{Name: "dms", IPv6: true, Containers: []Container{{Name: "m", IPv6Address: "fd7e:3c1a:95d2:1::2", Ports: []Port{{HostIP: "::", HostPort: 25, ContainerPort: 25}}}}}}},
 		IDIPv6NATRunning:            {IPv6NAT: nat},
 		IDForwardingWithoutAcceptRA: {IPv6Forwarding: bTrue, DefaultRoute: Route{"eth0", "ipv6", "ra"}, AcceptRA: intp(1)},
 		IDRestartPending:            {PendingKeys: []string{"experimental"}},
 		IDExperimentalUnneeded:      {Version: ver(t, "29.8.0"), DaemonJSON: daemonconfig.Settings{Experimental: bTrue}},
 		IDUFWActive:                 {OtherFirewalls: []firewall.Finding{{Name: "ufw.service", Kind: firewall.KindUFW}}},
 		IDFirewalldActive:           {OtherFirewalls: []firewall.Finding{{Name: "inet firewalld", Kind: firewall.KindFirewalld}}},
-		IDIPv6NATUnprotected:        {Networks: v6net("fd3a:9c1e:77b0:1::/64", "nat-unprotected")},
+		IDIPv6NATUnprotected:        {Networks: v6net("fd7e:3c1a:95d2:1::/64", "nat-unprotected")},
 		IDExampleULAInUse:           {Networks: v6net("fd00:cafe:face:feed::/64", "nat")},
 		IDDocumentationPrefixInUse:  {Networks: v6net("2001:db8::/64", "nat")},
 		IDReservedULAInUse:          {Networks: v6net("fc00::/64", "nat")},
-		IDIPv6RoutedNetwork:         {Networks: v6net("fd3a:9c1e:77b0:1::/64", "routed")},
+		IDIPv6RoutedNetwork:         {Networks: v6net("fd7e:3c1a:95d2:1::/64", "routed")},
 		IDGaiConfULAPrecedence:      {GaiConf: GaiConf{ULAPrecedence: intp(45)}},
 		IDFactsIncomplete:           {Gaps: []string{"x"}},
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -19,9 +20,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// clientIPv4Range is where simulated clients take their IPv4 /30s from
-// (benchmark range, outside the sandbox daemon's 198.18.0.0/15 use).
-var clientIPv4Range = netip.MustParsePrefix("198.19.0.0/16")
+// clientIPv4Range is where simulated clients take their IPv4 /30s from: the
+// lower half of 198.19.0.0/16 in the benchmark range 198.18.0.0/15, apart from
+// everything the sandbox gives Docker (bip 198.18.0.0/24, the address pool
+// 198.18.64.0/18, the networks make bench creates in 198.18.128.0/17) and from
+// 198.19.128.0/17, left for Docker pools too. pickClientPrefixes also skips any
+// prefix an address or route of the namespace already uses.
+var clientIPv4Range = netip.MustParsePrefix("198.19.0.0/17")
 
 // RemoteClient is a simulated remote host: a named network namespace
 // (/run/netns/dockeripv6-probe-<random>) joined to the current network
@@ -50,7 +55,7 @@ func randomHex(n int) string {
 }
 
 // NewRemoteClient creates a simulated remote client in a new network namespace
-// with ULA and 198.19.0.0/16 addresses that no interface or route of the
+// with ULA and 198.19.0.0/17 addresses that no interface or route of the
 // current namespace uses. It needs CAP_NET_ADMIN and CAP_SYS_ADMIN. Close
 // removes it; on error nothing is left behind.
 func NewRemoteClient(ctx context.Context) (*RemoteClient, error) {
@@ -341,7 +346,7 @@ func (rc *RemoteClient) Close() error {
 	return rc.closeErr
 }
 
-// pickClientPrefixes picks a ULA /64 and a /30 in 198.19.0.0/16 that overlap no
+// pickClientPrefixes picks a ULA /64 and a /30 in clientIPv4Range that overlap no
 // address or route of the current namespace and no other remote client of this
 // process: the candidates are SHA-256(seed, i) for i = 0, 1, ... when seed is
 // set, random otherwise.
@@ -375,13 +380,22 @@ func pickClientPrefixes(seed string) (v6, v4 netip.Prefix, err error) {
 		}
 		b[0] = 0xfd // RFC 4193, L=1; 40-bit Global ID + subnet ID from the seed or random
 		v6 = netip.PrefixFrom(netip.AddrFrom16(b), 64)
-		base := clientIPv4Range.Addr().As4()
-		v4 = netip.PrefixFrom(netip.AddrFrom4([4]byte{base[0], base[1], r[0], r[1] &^ 3}), 30)
+		v4 = clientIPv4Prefix(r)
 		if free(v6) && free(v4) && reservePrefixes(v6, v4) {
 			return v6, v4, nil
 		}
 	}
-	return v6, v4, errors.New("no free client prefix found in fd00::/8 and 198.19.0.0/16")
+	return v6, v4, fmt.Errorf("no free client prefix found in fd00::/8 and %s", clientIPv4Range)
+}
+
+// clientIPv4Prefix is the /30 of clientIPv4Range that the two bytes r pick.
+func clientIPv4Prefix(r []byte) netip.Prefix {
+	base := clientIPv4Range.Masked().Addr().As4()
+	span := uint32(1)<<(32-clientIPv4Range.Bits()) - 1
+	n := binary.BigEndian.Uint32(base[:]) + (uint32(r[0])<<8|uint32(r[1]))&span&^3
+	var a [4]byte
+	binary.BigEndian.PutUint32(a[:], n)
+	return netip.PrefixFrom(netip.AddrFrom4(a), 30)
 }
 
 // usedPrefixes lists the prefixes of all addresses and (non-default) routes of

@@ -158,8 +158,8 @@ func TestDockerDefaultBridge(t *testing.T) {
 	if r4.Verdict != probe.VerdictPreserved || r4.ObservedAddress != r4.ClientAddress {
 		t.Errorf("IPv4 remote: got %s seen as %s, want preserved (%s)", r4.Verdict, r4.ObservedAddress, r4.ClientAddress)
 	}
-	if !netip.MustParsePrefix("198.19.0.0/16").Contains(netip.MustParseAddr(r4.ClientAddress)) {
-		t.Errorf("IPv4 client address %s is not in 198.19.0.0/16", r4.ClientAddress)
+	if !netip.MustParsePrefix("198.19.0.0/17").Contains(netip.MustParseAddr(r4.ClientAddress)) {
+		t.Errorf("IPv4 client address %s is not in 198.19.0.0/17", r4.ClientAddress)
 	}
 	// From the host itself: recorded, not asserted (what the host sees is not what clients get).
 	run(t, cli, probe.Options{Client: probe.ClientLocal})

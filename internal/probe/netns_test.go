@@ -94,7 +94,7 @@ func TestNetnsRemoteClient(t *testing.T) {
 		t.Errorf("named netns: %v", err)
 	}
 	if !rc.ClientIPv6.Is6() || rc.ClientIPv6.As16()[0] != 0xfd || !clientIPv4Range.Contains(rc.ClientIPv4) {
-		t.Errorf("client addresses %s %s are not ULA / 198.19.0.0/16", rc.ClientIPv6, rc.ClientIPv4)
+		t.Errorf("client addresses %s %s are not ULA / %s", rc.ClientIPv6, rc.ClientIPv4, clientIPv4Range)
 	}
 	hl, err := netlink.LinkByName(rc.HostLink)
 	if err != nil {
@@ -198,14 +198,14 @@ func TestNetnsConcurrentClients(t *testing.T) {
 
 func TestNetnsPrefixesAvoidHostAddresses(t *testing.T) {
 	requireIsolatedNetns(t)
-	// Occupy the lower halves of 198.19.0.0/16 and fd00::/8 (on a veth: this
+	// Occupy the lower halves of the client range and fd00::/8 (on a veth: this
 	// kernel may lack the dummy driver).
 	d := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "dip6test0"}, PeerName: "dip6test1"}
 	if err := netlink.LinkAdd(d); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = netlink.LinkDel(d) })
-	taken := []string{"198.19.0.1/17", "fd00::1/9"}
+	taken := []string{"198.19.0.1/18", "fd00::1/9"}
 	for _, a := range taken {
 		addr, _ := netlink.ParseAddr(a)
 		if err := netlink.AddrAdd(d, addr); err != nil {

@@ -15,9 +15,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
-	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
-	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/hostcheck"
 )
 
@@ -285,10 +282,13 @@ func (d *HostDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 	if p.IsNull() || djPath == "" {
 		djPath = DefaultDaemonJSON
 	}
-	facts, err := gatherHostFacts(ctx, d.data, djPath)
+	facts, err := hostcheck.Gather(ctx, d.data.host(), djPath, "docker.service")
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot Inspect The Docker Host", err.Error())
 		return
+	}
+	for _, g := range facts.Gaps {
+		tflog.Warn(ctx, "host fact not observed", map[string]any{"gap": g})
 	}
 	findings := hostcheck.Findings(facts)
 	tflog.Info(ctx, "host posture", map[string]any{"docker_version": facts.DockerVersion, "findings": len(findings),
@@ -305,110 +305,6 @@ func findingIDs(fs []hostcheck.Finding) []string {
 		}
 	}
 	return out
-}
-
-// gatherHostFacts collects hostcheck.Facts. Only an unreachable daemon or an
-// unreadable daemon.json is an error; anything else that cannot be read is a
-// gap, reported as the facts-incomplete finding.
-func gatherHostFacts(ctx context.Context, data *providerData, djPath string) (hostcheck.Facts, error) {
-	f := hostcheck.Facts{DaemonJSONPath: djPath}
-	gap := func(what string, err error) {
-		f.Gaps = append(f.Gaps, what+": "+err.Error())
-		tflog.Warn(ctx, "host fact not observed", map[string]any{"what": what, "error": err.Error()})
-	}
-	sv, err := data.Docker.ServerVersion(ctx)
-	if err != nil {
-		return f, err
-	}
-	f.DockerVersion, f.APIVersion = sv.Server, sv.API
-	if v, err := daemonconfig.ParseVersion(sv.Server, sv.API); err == nil {
-		f.Version = v
-	} else {
-		gap("Docker version", err)
-	}
-	info, err := data.Docker.Info(ctx)
-	if err != nil {
-		return f, err
-	}
-	if fb := info.FirewallBackend; fb != nil {
-		f.FirewallBackend = fb.Driver
-		f.FirewallBackendInfo = map[string]string{}
-		for _, kv := range fb.Info {
-			f.FirewallBackendInfo[kv[0]] = kv[1]
-		}
-	}
-
-	raw, exists, err := readDaemonJSON(djPath)
-	if err != nil {
-		return f, fmt.Errorf("reading %s: %w", djPath, err)
-	}
-	f.DaemonJSONExists = exists
-	file, perr := daemonconfig.Parse(raw)
-	if perr != nil {
-		f.DaemonJSONError = perr.Error()
-	} else {
-		f.DaemonJSON = file
-	}
-	if rs, err := data.host().Observe(ctx, "docker.service"); err != nil {
-		gap("running daemon", err)
-	} else {
-		f.Running = rs
-		if perr == nil {
-			f.PendingKeys = daemonconfig.PendingKeys(file, rs)
-		}
-	}
-
-	cli, err := data.Docker.API(ctx)
-	if err != nil {
-		return f, err
-	}
-	if f.Networks, f.IPv6NAT, err = hostcheck.ReadDocker(ctx, cli); err != nil {
-		return f, err
-	}
-
-	var units map[string]string
-	if mgr, err := data.systemd(ctx); err != nil {
-		gap("systemd", err)
-	} else {
-		if units, err = mgr.ActiveUnits(ctx, "ufw.service", "firewalld.service"); err != nil {
-			gap("ufw/firewalld unit states", err)
-		}
-		if _, argv, err := mgr.ExecStart(ctx, "docker.service"); err == nil {
-			f.DaemonFlags = host.DropConfigFileFlag(argv)
-		} else {
-			gap("docker.service ExecStart", err)
-		}
-		mgr.Close()
-	}
-	var others []firewall.Finding
-	if conn, release, err := firewall.Connect(""); err != nil {
-		gap("nftables", err)
-	} else {
-		if others, err = firewall.OtherFirewalls(ctx, conn, ""); err != nil {
-			gap("nftables", err)
-		}
-		_ = release()
-	}
-	f.OtherFirewalls = firewall.MergeUnitStates(others, units)
-
-	if f.IPv6Forwarding, err = hostcheck.ReadForwarding(hostcheck.DefaultProcSys); err != nil {
-		gap("IPv6 forwarding", err)
-	}
-	if f.DefaultRoute, err = hostcheck.DefaultRoute(); err != nil {
-		gap("default route", err)
-	}
-	if f.DefaultRoute.Interface != "" {
-		if f.AcceptRA, err = hostcheck.ReadAcceptRA(hostcheck.DefaultProcSys, f.DefaultRoute.Interface); err != nil {
-			gap("accept_ra", err)
-		}
-	}
-	if f.GlobalIPv6, err = hostcheck.GlobalIPv6Addresses(); err != nil {
-		gap("host IPv6 addresses", err)
-	}
-	if f.GaiConf, err = hostcheck.ReadGaiConf(hostcheck.DefaultGaiConf); err != nil {
-		gap(hostcheck.DefaultGaiConf, err)
-	}
-	return f, nil
 }
 
 func hostModelOf(ctx context.Context, djPath string, f hostcheck.Facts, findings []hostcheck.Finding, diags *diag.Diagnostics) hostModel {

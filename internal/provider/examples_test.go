@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/docker/docker/api/types/network"
@@ -163,6 +164,9 @@ func exampleWithProvider(t *testing.T, dir string) string {
 			t.Fatalf("no .tf files in %s (%v)", src, err)
 		}
 		for _, f := range files {
+			if strings.HasPrefix(filepath.Base(f), "import-") {
+				continue // import blocks adopt what a user already has; applied by the import tests
+			}
 			b, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
@@ -173,4 +177,25 @@ func exampleWithProvider(t *testing.T, dir string) string {
 		}
 	}
 	return out
+}
+
+// The mail example's ULA seed is a required input: no shared default prefix.
+func TestAccExampleMailserver_hostnameRequired(t *testing.T) {
+	sandbox.Require(t)
+	t.Setenv("TF_ACC_PROVIDER_NAMESPACE", "dockeripv6")
+	dir := config.StaticDirectory("../../examples/mailserver")
+	for _, c := range []struct {
+		vars config.Variables
+		want *regexp.Regexp
+	}{
+		{config.Variables{}, errorLike(`The root module input variable "hostname" is not set, and has no default value.`)},
+		{config.Variables{"hostname": config.StringVariable(" ")},
+			errorLike(`hostname seeds the mail network's ULA prefix and must not be empty: set it to this host's fully qualified name.`)},
+	} {
+		resource.Test(t, resource.TestCase{Steps: []resource.TestStep{{
+			ProtoV6ProviderFactories: testProviders,
+			ConfigDirectory:          dir, ConfigVariables: c.vars,
+			PlanOnly: true, ExpectError: c.want,
+		}}})
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -98,8 +99,12 @@ func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *pro
 				MarkdownDescription: "Address of the Docker daemon, for example `unix:///var/run/docker.sock`. " +
 					"Defaults to the `DOCKER_HOST` environment variable, else `" + dockerapi.DefaultHost + "`. " +
 					"The API version is negotiated with the daemon (Docker 20.10 speaks API 1.41). " +
-					"The daemon is contacted only when a resource or data source needs it.",
+					"The daemon is contacted only when a resource or data source needs it. " +
+					"Supported: `unix://` socket paths and `tcp://host:port` (plain TCP, no TLS); `ssh://` is not, because the " +
+					"provider runs on the Docker host itself (it also edits daemon.json, nftables and systemd there).",
 				Optional: true,
+				Validators: []validator.String{stringCheck{desc: "a unix:// or tcp:// address of the Docker daemon",
+					summary: "Unsupported Docker Host", check: dockerapi.CheckHost}},
 			},
 		},
 	}

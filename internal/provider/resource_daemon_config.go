@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
@@ -34,6 +35,18 @@ var (
 	_ resource.ResourceWithImportState = &DaemonConfigResource{}
 	_ resource.ResourceWithModifyPlan  = &DaemonConfigResource{}
 )
+
+// daemonJSONAttributes maps each owned daemon.json key to the attribute that
+// manages it: the one place where daemon.json's words meet the schema's.
+var daemonJSONAttributes = map[string]string{
+	daemonconfig.KeyIPv6:                "default_bridge_ipv6",
+	daemonconfig.KeyFixedCIDRv6:         "fixed_cidr_v6",
+	daemonconfig.KeyIP6Tables:           "ip6tables",
+	daemonconfig.KeyExperimental:        "experimental",
+	daemonconfig.KeyUserlandProxy:       "userland_proxy",
+	daemonconfig.KeyDefaultAddressPools: "default_address_pools",
+	daemonconfig.KeyLiveRestore:         "live_restore",
+}
 
 // DefaultDaemonJSON is where dockerd reads its configuration by default.
 const DefaultDaemonJSON = "/etc/docker/daemon.json"
@@ -69,7 +82,76 @@ type restartModel struct {
 	Timeout types.String `tfsdk:"timeout"`
 }
 
-var poolAttrTypes = map[string]attr.Type{"base": types.StringType, "size": types.Int64Type}
+var poolAttrTypes = map[string]attr.Type{"base": types.StringType, "size": types.NumberType}
+
+// poolModel is one element of default_address_pools.
+type poolModel struct {
+	Base types.String `tfsdk:"base"`
+	Size types.Number `tfsdk:"size"`
+}
+
+// poolSize is a pool's size as an int; ok is false when it is not a whole number.
+func poolSize(v types.Number) (int, bool) {
+	f := v.ValueBigFloat()
+	if f == nil || !f.IsInt() {
+		return 0, false
+	}
+	i, acc := f.Int64()
+	if acc != big.Exact || i < -1<<31 || i > 1<<31-1 {
+		return -1, true // out of range either way; daemonconfig says so
+	}
+	return int(i), true
+}
+
+// poolsValidator checks default_address_pools at validate time with daemonconfig's
+// rules for the values (the version rules wait for the plan) and reports errors on
+// the attribute itself, naming the element and field in the message.
+type poolsValidator struct{}
+
+func (poolsValidator) Description(context.Context) string {
+	return "address pools: each base a CIDR prefix, each size a prefix length no shorter than its base"
+}
+func (v poolsValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (poolsValidator) ValidateList(ctx context.Context, req validator.ListRequest, resp *validator.ListResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	var elems []types.Object
+	resp.Diagnostics.Append(req.ConfigValue.ElementsAs(ctx, &elems, false)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	pools := make([]daemonconfig.Pool, len(elems))
+	skip := map[int]bool{}
+	for i, e := range elems {
+		var m poolModel
+		if e.IsNull() || e.IsUnknown() {
+			skip[i] = true
+			continue
+		}
+		resp.Diagnostics.Append(e.As(ctx, &m, basetypes.ObjectAsOptions{})...)
+		if m.Base.IsUnknown() || m.Size.IsUnknown() || m.Base.IsNull() || m.Size.IsNull() {
+			skip[i] = true
+			continue
+		}
+		size, whole := poolSize(m.Size)
+		if !whole {
+			resp.Diagnostics.AddAttributeError(req.Path, "Invalid Address Pool Size",
+				fmt.Sprintf("default_address_pools[%d].size is %s, not a whole number: it is the prefix length of each network cut "+
+					"from the base, for example 24 for IPv4 or 64 for IPv6.", i, m.Size.ValueBigFloat().Text('g', -1)))
+			skip[i] = true
+			continue
+		}
+		pools[i] = daemonconfig.Pool{Base: m.Base.ValueString(), Size: size}
+	}
+	for _, d := range daemonconfig.Validate(daemonconfig.Settings{DefaultAddressPools: &pools}, daemonconfig.DockerVersion{}) {
+		if d.Severity != daemonconfig.SeverityError || d.Key != daemonconfig.KeyDefaultAddressPools || skip[d.Index] {
+			continue // warnings come at plan, with the version rules
+		}
+		resp.Diagnostics.AddAttributeError(req.Path, d.Summary, d.Detail)
+	}
+}
 
 // restartSettings are the restart block's values with defaults applied.
 type restartSettings struct {
@@ -150,9 +232,11 @@ func (r *DaemonConfigResource) Schema(_ context.Context, _ resource.SchemaReques
 					"Setting it replaces Docker's default IPv4 pools, so list IPv4 pools too."),
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"base": schema.StringAttribute{Required: true, MarkdownDescription: "The pool, in CIDR form."},
-					"size": schema.Int64Attribute{Required: true, MarkdownDescription: "Prefix length of each network's subnet.",
-						Validators: []validator.Int64{int64validator.Between(1, 128)}},
+					// A number, not an int64: 2.5 then reaches poolsValidator, which says what is wrong.
+					"size": schema.NumberAttribute{Required: true, MarkdownDescription: "Prefix length of each network's subnet, 1 to 128 (at most 32 for IPv4)."},
 				}},
+				// Errors point at the attribute: Terraform cannot show a path inside a list of objects.
+				Validators: []validator.List{poolsValidator{}},
 			},
 			"restart_pending": schema.BoolAttribute{
 				Computed: true,
@@ -196,14 +280,12 @@ func desiredSettings(ctx context.Context, m daemonConfigModel, diags *diag.Diagn
 		s.FixedCIDRv6 = daemonconfig.String(canonicalNetAddr(m.FixedCIDRv6.ValueString()))
 	}
 	if !m.DefaultAddressPools.IsNull() && !m.DefaultAddressPools.IsUnknown() {
-		var pools []struct {
-			Base types.String `tfsdk:"base"`
-			Size types.Int64  `tfsdk:"size"`
-		}
+		var pools []poolModel
 		diags.Append(m.DefaultAddressPools.ElementsAs(ctx, &pools, false)...)
 		out := []daemonconfig.Pool{}
 		for _, p := range pools {
-			out = append(out, daemonconfig.Pool{Base: p.Base.ValueString(), Size: int(p.Size.ValueInt64())})
+			size, _ := poolSize(p.Size) // poolsValidator refused what is not a whole number
+			out = append(out, daemonconfig.Pool{Base: p.Base.ValueString(), Size: size})
 		}
 		s.DefaultAddressPools = &out
 	}
@@ -245,7 +327,7 @@ func poolsValue(ctx context.Context, pools *[]daemonconfig.Pool, diags *diag.Dia
 	}
 	var elems []attr.Value
 	for _, p := range *pools {
-		o, d := types.ObjectValue(poolAttrTypes, map[string]attr.Value{"base": types.StringValue(p.Base), "size": types.Int64Value(int64(p.Size))})
+		o, d := types.ObjectValue(poolAttrTypes, map[string]attr.Value{"base": types.StringValue(p.Base), "size": types.NumberValue(new(big.Float).SetInt64(int64(p.Size)))})
 		diags.Append(d...)
 		elems = append(elems, o)
 	}
@@ -307,8 +389,8 @@ func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.Modi
 			fmt.Sprintf("The version rules for daemon.json could not be checked: %v. They will be checked again at apply.", verr))
 	}
 	for _, d := range daemonconfig.ValidateChange(file, desired, version) {
-		at := path.Root(d.Attribute)
-		if d.Index >= 0 && d.Attribute == "default_address_pools" {
+		at := path.Root(daemonJSONAttributes[d.Key])
+		if d.Index >= 0 && d.Key == daemonconfig.KeyDefaultAddressPools {
 			at = at.AtListIndex(d.Index)
 			if d.Field != "" {
 				at = at.AtName(d.Field)

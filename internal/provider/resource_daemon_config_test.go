@@ -13,6 +13,8 @@ import (
 
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -399,7 +401,8 @@ func TestAccDaemonConfig_badInput(t *testing.T) {
 		{path + "\n fixed_cidr_v6 = \"2001:db8::/64\"\n" + none, "documentation address space"},
 		{path + "\n fixed_cidr_v6 = \"fc00::/64\"\n" + none, "L bit 0"},
 		{path + "\n fixed_cidr_v6 = \"198.18.0.0/24\"\n" + none, "is an IPv4 prefix"},
-		{path + "\n default_address_pools = [{ base = \"198.18.64.0/18\", size = 0 }]\n" + none, "value must be between 1 and 128"},
+		{path + "\n default_address_pools = [{ base = \"198.18.64.0/18\", size = 0 }]\n" + none, "default_address_pools[0].size is 0: it is the prefix length"},
+		{path + "\n default_address_pools = [{ base = \"not-a-cidr\", size = 24 }]\n" + none, `default_address_pools[0].base "not-a-cidr" is not a CIDR prefix`},
 		{path + "\n experimental = true\n restart {\n method = \"reboot\"\n }", `value must be one of: ["systemd" "none"]`},
 		{path + "\n experimental = true\n restart {\n timeout = \"soon\"\n }", `is not a positive duration`},
 		{fmt.Sprintf("path = %q\n default_bridge_ipv6 = true\n fixed_cidr_v6 = \"fd3a:9c1e:77b0:ff::/64\"\n%s", malformed, none), "line 3, column"},
@@ -435,4 +438,38 @@ resource "dockeripv6_daemon_config" "v" {
 		t.Fatalf("unknown sandbox engine %q", sandbox.Engine())
 	}
 	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testProviders, Steps: []resource.TestStep{step}})
+}
+
+// default_address_pools is judged at validate, before any plan, and its errors
+// point at the attribute (Terraform cannot point inside a list of objects), the
+// message naming the element and field.
+func TestDaemonConfig_validatePools(t *testing.T) {
+	pool := tftypes.Object{AttributeTypes: map[string]tftypes.Type{"base": tftypes.String, "size": tftypes.Number}}
+	pools := func(ps ...[2]any) tftypes.Value {
+		var vs []tftypes.Value
+		for _, p := range ps {
+			vs = append(vs, tftypes.NewValue(pool, map[string]tftypes.Value{"base": tfString(p[0].(string)), "size": tfNumber(p[1].(float64))}))
+		}
+		return tftypes.NewValue(tftypes.List{ElementType: pool}, vs)
+	}
+	cases := []struct {
+		pools         tftypes.Value
+		summary, want string
+	}{
+		{pools([2]any{"not-a-cidr", 24.0}), "Invalid Address Pool Base",
+			`default_address_pools[0].base "not-a-cidr" is not a CIDR prefix. Use a prefix such as "172.17.0.0/16" or a ULA /48 such as one from ula_prefix().`},
+		{pools([2]any{"198.18.64.0/18", 24.0}, [2]any{"198.19.0.0/16", 0.0}), "Invalid Address Pool Size",
+			"default_address_pools[1].size is 0: it is the prefix length of each network cut from the base, from 1 to 128 (at most 32 for IPv4), for example 24 for IPv4 or 64 for IPv6."},
+		{pools([2]any{"198.18.64.0/18", 24.5}), "Invalid Address Pool Size",
+			"default_address_pools[0].size is 24.5, not a whole number: it is the prefix length of each network cut from the base, for example 24 for IPv4 or 64 for IPv6."},
+		{pools([2]any{"198.18.64.0/18", 16.0}), "Address Pool Size Shorter Than Base", "default_address_pools[0].size /16 is shorter than its base 198.18.64.0/18"},
+	}
+	for _, c := range cases {
+		diags := validateResource(t, "dockeripv6_daemon_config", map[string]tftypes.Value{"default_address_pools": c.pools})
+		diagAt(t, diags, tfprotov6.DiagnosticSeverityError, c.summary, "default_address_pools", c.want)
+	}
+	ok := pools([2]any{"198.18.64.0/18", 24.0}, [2]any{"fd7e:3c1a:95d2::/48", 64.0})
+	if diags := validateResource(t, "dockeripv6_daemon_config", map[string]tftypes.Value{"default_address_pools": ok}); len(diags) != 0 {
+		t.Errorf("valid pools: %s", diagsText(diags))
+	}
 }

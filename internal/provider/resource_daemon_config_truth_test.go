@@ -12,6 +12,7 @@ import (
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/docker/docker/client"
+	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -237,5 +238,21 @@ func assertFileAndDaemon(t *testing.T, cli *client.Client, want []byte) {
 	defer cancel()
 	if err := sandbox.WaitDocker(ctx, "/run/docker.sock"); err != nil {
 		t.Fatalf("dockerd is not running after the rollback: %v", err)
+	}
+}
+
+// Every daemon.json key the resource owns maps to an attribute of its schema.
+func TestDaemonJSONAttributesCoverOwnedKeys(t *testing.T) {
+	var resp fwresource.SchemaResponse
+	NewDaemonConfigResource().Schema(context.Background(), fwresource.SchemaRequest{}, &resp)
+	for _, k := range daemonconfig.OwnedKeys {
+		a, ok := daemonJSONAttributes[k]
+		if !ok {
+			t.Errorf("daemon.json key %q has no attribute in daemonJSONAttributes", k)
+			continue
+		}
+		if _, ok := resp.Schema.Attributes[a]; !ok {
+			t.Errorf("daemon.json key %q maps to %q, which the schema does not have", k, a)
+		}
 	}
 }

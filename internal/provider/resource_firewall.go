@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"net/netip"
 	"slices"
 	"sort"
@@ -31,10 +32,11 @@ import (
 )
 
 var (
-	_ resource.Resource                = &FirewallResource{}
-	_ resource.ResourceWithConfigure   = &FirewallResource{}
-	_ resource.ResourceWithImportState = &FirewallResource{}
-	_ resource.ResourceWithModifyPlan  = &FirewallResource{}
+	_ resource.Resource                   = &FirewallResource{}
+	_ resource.ResourceWithConfigure      = &FirewallResource{}
+	_ resource.ResourceWithImportState    = &FirewallResource{}
+	_ resource.ResourceWithModifyPlan     = &FirewallResource{}
+	_ resource.ResourceWithValidateConfig = &FirewallResource{}
 )
 
 // FirewallResource is dockeripv6_firewall: the IPv6 posture for the mail ports, in
@@ -70,9 +72,24 @@ var fwUnits = []string{"ufw.service", "firewalld.service"}
 func fwDefaultPorts() types.Set {
 	var elems []attr.Value
 	for _, p := range firewall.DefaultPorts() {
-		elems = append(elems, types.Int64Value(int64(p)))
+		elems = append(elems, portValue(p))
 	}
-	return types.SetValueMust(types.Int64Type, elems)
+	return types.SetValueMust(types.NumberType, elems)
+}
+
+// Ports are numbers, not int64s, in the schema: a value such as 25.5 then reaches
+// the validator, which says what is wrong, instead of failing the framework's
+// conversion with an error addressed to the provider's developers.
+func portValue(p uint16) types.Number { return types.NumberValue(new(big.Float).SetInt64(int64(p))) }
+
+// portNumber is v as a port number; ok is false when it is not a whole number.
+func portNumber(v types.Number) (int64, bool) {
+	f := v.ValueBigFloat()
+	if f == nil || !f.IsInt() {
+		return 0, false
+	}
+	i, acc := f.Int64()
+	return i, acc == big.Exact
 }
 
 func fwPortsDoc() string {
@@ -124,10 +141,10 @@ func (r *FirewallResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 					"Docker uses (docker-proxy and DNAT); IPv6 clients fall back to IPv4, where the mail server sees their real " +
 					"address. `allow`: they are let through; the table stays in place (empty chains) so a rule added by hand " +
 					"still shows as drift.",
-				Validators: []validator.String{stringvalidator.OneOf(firewall.IPv6Refuse, firewall.IPv6Allow)},
+				Validators: []validator.String{stringCheck{desc: `"refuse" or "allow"`, summary: "Unknown ipv6_clients Posture", check: checkIPv6Clients}},
 			},
 			"ports": schema.SetAttribute{
-				ElementType: types.Int64Type, Optional: true, Computed: true, Default: setdefault.StaticValue(fwDefaultPorts()),
+				ElementType: types.NumberType, Optional: true, Computed: true, Default: setdefault.StaticValue(fwDefaultPorts()),
 				MarkdownDescription: "TCP ports the posture applies to: the host ports the mail server publishes (the left " +
 					"side of `25:25` in a compose file). Defaults to the ports docker-mailserver publishes: " + fwPortsDoc() +
 					" (SMTP, POP3, IMAP, submissions, submission, IMAPS, POP3S, ManageSieve). Each 1 to 65535; at least one.",
@@ -173,6 +190,40 @@ func (r *FirewallResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 
 // ---- validators -------------------------------------------------------------
 
+// checkIPv6Clients accepts "refuse" and "allow", and for anything else says what
+// each means and which one a common other word most likely meant.
+func checkIPv6Clients(s string) error {
+	if s == firewall.IPv6Refuse || s == firewall.IPv6Allow {
+		return nil
+	}
+	hint := ""
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case firewall.IPv6Refuse, "refused", "deny", "denied", "block", "blocked", "reject", "off", "false", "no", "disable", "disabled", "ipv4", "ipv4-only", "ipv4_only":
+		hint = ` Did you mean "refuse"?`
+	case firewall.RejectDrop, "dropped":
+		hint = ` Did you mean "refuse" (with reject_with = "drop", so the connection is dropped instead of reset)?`
+	case firewall.IPv6Allow, "allowed", "accept", "permit", "open", "native", "pass", "on", "true", "yes", "enable", "enabled", "ipv6":
+		hint = ` Did you mean "allow"?`
+	}
+	return fmt.Errorf("%q is not an ipv6_clients posture. It is %q: remote IPv6 clients get a TCP reset on the mail ports and fall back "+
+		"to IPv4, for a mail container on an IPv4-only network; or %q: they reach the mail server with their own address, for a "+
+		"mail container on a network with an IPv6 subnet.%s", s, firewall.IPv6Refuse, firewall.IPv6Allow, hint)
+}
+
+// ValidateConfig warns about settings the chosen posture ignores.
+func (r *FirewallResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var clients, rejectWith types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("ipv6_clients"), &clients)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("reject_with"), &rejectWith)...)
+	if resp.Diagnostics.HasError() || clients.ValueString() != firewall.IPv6Allow || rejectWith.IsNull() || rejectWith.IsUnknown() {
+		return
+	}
+	resp.Diagnostics.AddAttributeWarning(path.Root("reject_with"), "reject_with Has No Effect With ipv6_clients = \"allow\"",
+		fmt.Sprintf("reject_with = %q says how refused IPv6 connections end, but ipv6_clients = \"allow\" refuses none: remote IPv6 "+
+			"clients reach the mail ports. Remove reject_with, or set ipv6_clients = \"refuse\" if IPv6 clients should fall back to IPv4.",
+			rejectWith.ValueString()))
+}
+
 type firewallPortsValidator struct{}
 
 func (firewallPortsValidator) Description(context.Context) string {
@@ -198,11 +249,17 @@ func (firewallPortsValidator) ValidateSet(_ context.Context, req validator.SetRe
 			fmt.Sprintf("ports has %d entries; at most %d are supported in one table.", len(elems), firewall.MaxPorts))
 	}
 	for _, e := range elems {
-		v, ok := e.(types.Int64)
+		v, ok := e.(types.Number)
 		if !ok || v.IsUnknown() || v.IsNull() {
 			continue
 		}
-		if err := firewall.ValidatePort(v.ValueInt64()); err != nil {
+		port, whole := portNumber(v)
+		if !whole {
+			resp.Diagnostics.AddAttributeError(req.Path, "Invalid Port",
+				fmt.Sprintf("%s is not a whole number: ports are TCP port numbers from 1 to 65535; use the host port the container publishes, such as 25 or 587.", v.ValueBigFloat().Text('g', -1)))
+			continue
+		}
+		if err := firewall.ValidatePort(port); err != nil {
 			resp.Diagnostics.AddAttributeError(req.Path.AtSetValue(e), "Invalid Port", err.Error()+"; use the host port the container publishes, such as 25 or 587.")
 		}
 	}
@@ -269,17 +326,18 @@ func fwSetPorts(ctx context.Context, s types.Set, diags *diag.Diagnostics) ([]ui
 	if s.IsNull() || s.IsUnknown() {
 		return nil, !s.IsUnknown()
 	}
-	var vs []types.Int64
+	var vs []types.Number
 	diags.Append(s.ElementsAs(ctx, &vs, false)...)
 	var out []uint16
 	for _, v := range vs {
 		if v.IsUnknown() {
 			return nil, false
 		}
-		if v.IsNull() || firewall.ValidatePort(v.ValueInt64()) != nil {
+		port, whole := portNumber(v)
+		if v.IsNull() || !whole || firewall.ValidatePort(port) != nil {
 			continue // the validator has said so already
 		}
-		out = append(out, uint16(v.ValueInt64()))
+		out = append(out, uint16(port))
 	}
 	return out, true
 }
@@ -287,9 +345,9 @@ func fwSetPorts(ctx context.Context, s types.Set, diags *diag.Diagnostics) ([]ui
 func fwPortsValue(ports []uint16) types.Set {
 	elems := make([]attr.Value, 0, len(ports))
 	for _, p := range ports {
-		elems = append(elems, types.Int64Value(int64(p)))
+		elems = append(elems, portValue(p))
 	}
-	return types.SetValueMust(types.Int64Type, elems)
+	return types.SetValueMust(types.NumberType, elems)
 }
 
 func fwSortedUnique(ports []uint16) []uint16 {

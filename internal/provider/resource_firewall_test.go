@@ -24,6 +24,7 @@ import (
 	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -90,7 +91,7 @@ func newFwBed(t *testing.T, ipv6Network bool) *fwBed {
 		on := true
 		_, err := cli.NetworkCreate(ctx, netName, network.CreateOptions{
 			Driver: "bridge", EnableIPv6: &on,
-			IPAM:   &network.IPAM{Config: []network.IPAMConfig{{Subnet: "fd3a:9c1e:77b0:f1::/64"}}},
+			IPAM:   &network.IPAM{Config: []network.IPAMConfig{{Subnet: "fd7e:3c1a:95d2:f1::/64"}}},
 			Labels: map[string]string{"io.dockeripv6.test": "firewall"},
 		})
 		if err != nil {
@@ -728,6 +729,7 @@ func TestAccFirewall_badInput(t *testing.T) {
 		{`table = "filter-v6!"`, `is not a valid nftables name: it must start with a letter`},
 		{`table = "table"`, `table name "table" is an nft keyword`},
 		{`reject_with = "icmp"`, `value must be one of: ["tcp-reset" "drop"]`},
+		{`ports = [25.5]`, `25.5 is not a whole number: ports are TCP port numbers from 1 to 65535`},
 	}
 	planFails(t, func(body string) string {
 		return fmt.Sprintf("resource \"dockeripv6_firewall\" \"bad\" {\n  ipv6_clients = \"refuse\"\n  %s\n}\n", body)
@@ -735,9 +737,11 @@ func TestAccFirewall_badInput(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{{
-			Config:      `resource "dockeripv6_firewall" "bad" { ipv6_clients = "block" }`,
-			PlanOnly:    true,
-			ExpectError: errorLike(`value must be one of: ["refuse" "allow"]`),
+			Config:   `resource "dockeripv6_firewall" "bad" { ipv6_clients = "block" }`,
+			PlanOnly: true,
+			ExpectError: errorLike(`"block" is not an ipv6_clients posture. It is "refuse": remote IPv6 clients get a TCP reset ` +
+				`on the mail ports and fall back to IPv4, for a mail container on an IPv4-only network; or "allow": they reach ` +
+				`the mail server with their own address, for a mail container on a network with an IPv6 subnet. Did you mean "refuse"?`),
 		}},
 	})
 }
@@ -751,11 +755,11 @@ func planWarnings(t *testing.T, data *providerData, ipv6 string, ports ...int64)
 	var sresp fwresource.SchemaResponse
 	r.Schema(ctx, fwresource.SchemaRequest{}, &sresp)
 	s := sresp.Schema
-	var ps []types.Int64
+	var ps []types.Number
 	for _, p := range ports {
-		ps = append(ps, types.Int64Value(p))
+		ps = append(ps, portValue(uint16(p)))
 	}
-	portSet, d := types.SetValueFrom(ctx, types.Int64Type, ps)
+	portSet, d := types.SetValueFrom(ctx, types.NumberType, ps)
 	if d.HasError() {
 		t.Fatal(d)
 	}
@@ -800,7 +804,7 @@ func TestFirewall_planWarnings(t *testing.T) {
 	on := true
 	if _, err := cli.NetworkCreate(ctx, "acc-fw-v6warn", network.CreateOptions{
 		Driver: "bridge", EnableIPv6: &on,
-		IPAM: &network.IPAM{Config: []network.IPAMConfig{{Subnet: "fd3a:9c1e:77b0:f2::/64"}}},
+		IPAM: &network.IPAM{Config: []network.IPAMConfig{{Subnet: "fd7e:3c1a:95d2:f2::/64"}}},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -852,7 +856,7 @@ func TestFirewall_planWarnings(t *testing.T) {
 			t.Errorf("firewalld warning without firewalld: %v", ds)
 		}
 		v6, ok := warningNamed(ds, "IPv6 Refused Beside Docker Networks With IPv6")
-		if !ok || !strings.Contains(v6.Detail(), "acc-fw-v6warn (fd3a:9c1e:77b0:f2::/64)") {
+		if !ok || !strings.Contains(v6.Detail(), "acc-fw-v6warn (fd7e:3c1a:95d2:f2::/64)") {
 			t.Errorf("IPv6-network warning missing or without the network: %v", ds)
 		}
 		unpub, ok := warningNamed(ds, "Ports Not Published By Any Container")
@@ -944,4 +948,38 @@ func TestAccFirewall_example(t *testing.T) {
 			},
 		},
 	})
+}
+
+// What terraform validate says, with no daemon: a port that is not a whole
+// number and an unknown posture are errors on their attribute, with a hint;
+// reject_with under "allow" (which refuses nothing) is a warning on reject_with.
+func TestFirewall_validate(t *testing.T) {
+	const typ = "dockeripv6_firewall"
+	diags := validateResource(t, typ, map[string]tftypes.Value{"ipv6_clients": tfString("refuse"), "ports": tfNumbers(25, 25.5)})
+	diagAt(t, diags, tfprotov6.DiagnosticSeverityError, "Invalid Port", "ports",
+		"25.5 is not a whole number: ports are TCP port numbers from 1 to 65535; use the host port the container publishes, such as 25 or 587.")
+	for _, d := range diags {
+		if strings.Contains(d.Detail, "provider developers") {
+			t.Errorf("a framework error reached the user: %s", d.Detail)
+		}
+	}
+
+	for word, hint := range map[string]string{"block": `Did you mean "refuse"?`, "native": `Did you mean "allow"?`,
+		"drop": `Did you mean "refuse" (with reject_with = "drop"`, "Allow": `Did you mean "allow"?`} {
+		diags = validateResource(t, typ, map[string]tftypes.Value{"ipv6_clients": tfString(word)})
+		diagAt(t, diags, tfprotov6.DiagnosticSeverityError, "Unknown ipv6_clients Posture", "ipv6_clients", hint)
+	}
+
+	diags = validateResource(t, typ, map[string]tftypes.Value{"ipv6_clients": tfString("allow"), "reject_with": tfString("drop")})
+	diagAt(t, diags, tfprotov6.DiagnosticSeverityWarning, `reject_with Has No Effect With ipv6_clients = "allow"`, "reject_with",
+		`reject_with = "drop" says how refused IPv6 connections end, but ipv6_clients = "allow" refuses none: remote IPv6 clients `+
+			`reach the mail ports. Remove reject_with, or set ipv6_clients = "refuse" if IPv6 clients should fall back to IPv4.`)
+	for _, ok := range []map[string]tftypes.Value{
+		{"ipv6_clients": tfString("refuse"), "reject_with": tfString("drop")},
+		{"ipv6_clients": tfString("allow")},
+	} {
+		if diags := validateResource(t, typ, ok); len(diags) != 0 {
+			t.Errorf("%v: want no diagnostics, got %s", ok, diagsText(diags))
+		}
+	}
 }

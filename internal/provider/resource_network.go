@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -168,7 +169,14 @@ func (r *NetworkResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("ipv6_subnet"), &configSubnet)...)
 		if plan.IPv6.ValueBool() && configSubnet.IsNull() && req.State.Raw.IsNull() {
 			// Only an unset subnet needs the daemon's version; unknown values come from other resources.
-			if v, err := r.data.dockerVersion(ctx); err == nil && v.Known() && v.Before(27, 0) {
+			v, err := r.data.dockerVersion(ctx)
+			if err != nil {
+				resp.Diagnostics.AddAttributeWarning(path.Root("ipv6_subnet"), "Docker Version Unknown",
+					fmt.Sprintf("Whether this Docker can pick an IPv6 subnet for network %q by itself (Docker 27 and later can; 20.10 to 26 "+
+						"refuse an IPv6 network without one) could not be checked: %v. It will be checked again at apply. Set ipv6_subnet, "+
+						"for example cidrsubnet(provider::dockeripv6::ula_prefix(\"<this host's name>\"), 16, 1), to work on every version.",
+						plan.Name.ValueString(), err))
+			} else if v.Known() && v.Before(27, 0) {
 				resp.Diagnostics.AddAttributeError(path.Root("ipv6_subnet"), "IPv6 Subnet Required On This Docker Version",
 					fmt.Sprintf("Docker %s cannot allocate an IPv6 subnet for a network by itself (automatic ULA pools arrived in Docker 27). "+
 						"Set ipv6_subnet, for example cidrsubnet(provider::dockeripv6::ula_prefix(\"%s\"), 16, 1), or set ipv6 = false for an IPv4-only network.",
@@ -327,8 +335,19 @@ func (r *NetworkResource) ImportState(ctx context.Context, req resource.ImportSt
 		return
 	}
 	n, err := r.data.Docker.NetworkInspect(ctx, req.ID)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot Import Docker Network", fmt.Sprintf("No network named or with ID %q: %v", req.ID, err))
+	var unreachable *dockerapi.UnreachableError
+	var badHost *dockerapi.HostError
+	switch {
+	case errors.As(err, &unreachable) || errors.As(err, &badHost):
+		resp.Diagnostics.AddError("Docker Daemon Unreachable",
+			fmt.Sprintf("Network %q cannot be imported: the Docker daemon could not be reached, so whether the network exists is unknown. %v", req.ID, err))
+		return
+	case dockerapi.IsNotFound(err):
+		resp.Diagnostics.AddError("Cannot Import Docker Network",
+			fmt.Sprintf("The Docker daemon at %s has no network named or with ID %q (`docker network ls` lists them). Import a network by its name or ID.", r.data.Docker.Host, req.ID))
+		return
+	case err != nil:
+		resp.Diagnostics.AddError("Cannot Import Docker Network", fmt.Sprintf("Inspecting network %q: %v", req.ID, err))
 		return
 	}
 	// Read fills in the rest; name lets Read find it again and options/labels are taken whole.

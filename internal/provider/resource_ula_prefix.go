@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -108,14 +109,18 @@ func (r *ULAPrefixResource) Delete(context.Context, resource.DeleteRequest, *res
 
 // ImportState takes an existing /48 (for example one already deployed by hand).
 func (r *ULAPrefixResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	p, _, err := ula.Check(req.ID, ula.Limits{Min: 48, Max: 48})
-	if err != nil || ula.Classify(p) != ula.ClassULA {
-		msg := "the import ID must be a /48 inside fd00::/8, for example fd3a:9c1e:77b0::/48"
-		if err != nil {
-			msg = err.Error() + "; " + msg
-		}
-		resp.Diagnostics.AddError("Invalid ULA Prefix Import ID", msg)
+	p, warnings, err := ula.Check(req.ID, ula.Limits{Min: 48, Max: 48})
+	if err == nil && ula.Classify(p) != ula.ClassULA {
+		err = fmt.Errorf("%q is %s space, not a unique local prefix", req.ID, ula.Classify(p))
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid ULA Prefix Import ID",
+			err.Error()+". Import a dockeripv6_ula_prefix by the /48 it holds: a unique local prefix inside fd00::/8, "+
+				"the one your networks' subnets are carved from.")
 		return
+	}
+	for _, w := range warnings {
+		resp.Diagnostics.AddWarning("Questionable ULA Prefix", w)
 	}
 	a := p.Addr().As16()
 	var id [5]byte

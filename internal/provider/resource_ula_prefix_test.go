@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"fmt"
 	"net/netip"
 	"regexp"
 	"testing"
@@ -101,4 +102,34 @@ output "sub"   { value = cidrsubnet(provider::dockeripv6::ula_prefix("mail.examp
 			},
 		}},
 	})
+}
+
+// A /64 offered as the import ID is refused with one instruction, not two
+// contradicting ones.
+func TestAccULAPrefix_importWrongLength(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config:        `resource "dockeripv6_ula_prefix" "p" {}`,
+			ResourceName:  "dockeripv6_ula_prefix.p",
+			ImportState:   true,
+			ImportStateId: "fd7e:3c1a:95d2::/64",
+			ExpectError: errorLike(`"fd7e:3c1a:95d2::/64" is a /64; this takes a /48 only, for example fd7e:3c1a:95d2::/48. ` +
+				`Import a dockeripv6_ula_prefix by the /48 it holds: a unique local prefix inside fd00::/8, the one your networks' subnets are carved from.`),
+		}},
+	})
+}
+
+// An empty seed would give everyone the same prefix: refused.
+func TestAccULAPrefixFunction_emptySeed(t *testing.T) {
+	for _, seed := range []string{"", "  "} {
+		resource.Test(t, resource.TestCase{
+			ProtoV6ProviderFactories: testProviders,
+			Steps: []resource.TestStep{{
+				Config: fmt.Sprintf(`output "p" { value = provider::dockeripv6::ula_prefix(%q) }`, seed),
+				ExpectError: errorLike(`ula_prefix: the seed is empty, and every host seeded with an empty string gets the same prefix. ` +
+					`Pass a string unique to the site, such as this host's fully qualified name.`),
+			}},
+		})
+	}
 }

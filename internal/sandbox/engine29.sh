@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and caches the Docker 29 engine the sandbox runs with --engine 29
-# (see ../../docs or /work/shared/docs/ipv6-facts.md section 7):
+# (internal/sandbox/README.md, section "Engines", says why each piece is there):
 #   dockerd and docker-proxy from github.com/moby/moby/v2 (Go module proxy),
 #   runc 1.2 with seccomp (Debian's runc 1.1.5 fails with "namespace time does
 #   not exist"; this build needs cgo and Debian's libseccomp-dev).
@@ -73,7 +73,7 @@ build() { # NAME CGO TAGS LDFLAGS PACKAGE@VERSION
 }
 
 # dockerd and docker-proxy: built with the toolchain's default cgo setting
-# (cgo on when gcc is present, as the lead's first build was); both run.
+# (cgo on when gcc is present); both run.
 has "$BIN/dockerd" "$MOBY_MOD" "$MOBY_VERSION" "dockerversion.Version=$DOCKER_VERSION " ||
 	build dockerd "$(go env CGO_ENABLED)" "" "$DOCKERD_LDFLAGS" "$MOBY_MOD/cmd/dockerd@$MOBY_VERSION"
 has "$BIN/docker-proxy" "$MOBY_MOD" "$MOBY_VERSION" ||

@@ -63,6 +63,10 @@ var WellKnownExamples = []struct {
 	{netip.MustParsePrefix("fd4d:6169:6c63:6f77::/64"), "mailcow (\"Mailcow\" in ASCII)"},
 	{netip.MustParsePrefix("fd00:123:4567::/48"), "docker-mailserver's 2021 IPv6 page"},
 	{netip.MustParsePrefix("fd00::/48"), "countless examples (Global ID 0)"},
+	// This provider's own documentation: ula_prefix("mail.example.org") and the
+	// dockeripv6_ula_prefix examples. Copied from here, they collide like any other.
+	{netip.MustParsePrefix("fda8:3b4f:4f2c::/48"), `this provider's documentation: ula_prefix("mail.example.org"); seed ula_prefix() with your own host name`},
+	{netip.MustParsePrefix("fd3a:9c1e:77b0::/48"), "this provider's documentation (the dockeripv6_ula_prefix examples)"},
 }
 
 // Classify says which kind of IPv6 space p lies in. p must be an IPv6 prefix.
@@ -116,10 +120,10 @@ func Check(s string, lim Limits) (netip.Prefix, []string, error) {
 		if a, aerr := netip.ParseAddr(s); aerr == nil {
 			return netip.Prefix{}, nil, fmt.Errorf("%q is an address, not a prefix: add the prefix length, for example %s/64", s, a)
 		}
-		return netip.Prefix{}, nil, fmt.Errorf("%q is not a CIDR prefix: use an IPv6 prefix such as fd12:3456:789a:1::/64 (ula_prefix() or dockeripv6_ula_prefix give you a /48 to carve it from)", s)
+		return netip.Prefix{}, nil, fmt.Errorf("%q is not a CIDR prefix: use an IPv6 prefix such as a /64 carved from your own ULA /48, cidrsubnet(ula_prefix(\"<this host's name>\"), 16, 1) (or from a dockeripv6_ula_prefix)", s)
 	}
 	if p.Addr().Is4() || p.Addr().Is4In6() {
-		return netip.Prefix{}, nil, fmt.Errorf("%q is an IPv4 prefix: this attribute takes an IPv6 prefix such as fd12:3456:789a:1::/64 (IPv4 subnets go in ipv4_subnet)", s)
+		return netip.Prefix{}, nil, fmt.Errorf("%q is an IPv4 prefix: this attribute takes an IPv6 prefix, such as a /64 carved from your own ULA /48 with cidrsubnet(ula_prefix(\"<this host's name>\"), 16, 1) (IPv4 subnets go in ipv4_subnet)", s)
 	}
 	if p.Addr().Zone() != "" {
 		return netip.Prefix{}, nil, fmt.Errorf("%q has a zone: a subnet has no zone", s)
@@ -147,7 +151,13 @@ func Check(s string, lim Limits) (netip.Prefix, []string, error) {
 	case ClassLinkLocal, ClassMulticast, ClassSpecial, ClassOther:
 		return netip.Prefix{}, nil, fmt.Errorf("%q %s %s address space and cannot hold a network's subnet; use a unique local prefix (fd00::/8) such as one carved from ula_prefix()", s, verb, c)
 	}
+	if lim.Min == lim.Max && p.Bits() != lim.Min {
+		return netip.Prefix{}, nil, fmt.Errorf("%q is a /%d; this takes a /%d only, for example %s", s, p.Bits(), lim.Min, netip.PrefixFrom(p.Addr(), lim.Min).Masked())
+	}
 	if p.Bits() > lim.Max {
+		if lim.Max < 64 {
+			return netip.Prefix{}, nil, fmt.Errorf("%q is a /%d: this takes at most a /%d, for example %s", s, p.Bits(), lim.Max, netip.PrefixFrom(p.Addr(), lim.Max).Masked())
+		}
 		return netip.Prefix{}, nil, fmt.Errorf("%q is a /%d: longer than /%d leaves no room for a gateway and containers; use a /64 (Docker's default size) or at most /%d", s, p.Bits(), lim.Max, lim.Max)
 	}
 	if p.Bits() < lim.Min {

@@ -99,9 +99,19 @@ func TestCheck(t *testing.T) {
 		{in: "fd00::/64", warn: "well-known example"},
 		{in: "fd4d:6169:6c63:6f77::/64", warn: "mailcow"},
 		{in: "2a01:4f8:1:2::/64", warn: "NDP"},
+		// The provider's own documented examples are warned about like any copied prefix.
+		{in: "fda8:3b4f:4f2c:19::/64", warn: `this provider's documentation: ula_prefix("mail.example.org"); seed ula_prefix() with your own host name`},
+		{in: "fd3a:9c1e:77b0:1::/64", warn: "this provider's documentation (the dockeripv6_ula_prefix examples)"},
+		// A check that takes one length says so, without offering another.
+		{in: "fd3a:9c1e:77b1::/64", lim: Limits{Min: 48, Max: 48}, override: true, err: `"fd3a:9c1e:77b1::/64" is a /64; this takes a /48 only, for example fd3a:9c1e:77b1::/48`},
+		{in: "fd3a::/32", lim: Limits{Min: 48, Max: 48}, override: true, err: `"fd3a::/32" is a /32; this takes a /48 only, for example fd3a::/48`},
+		{in: "fd3a:9c1e:77b1::/56", lim: Limits{Min: 32, Max: 48}, override: true, err: `"fd3a:9c1e:77b1::/56" is a /56: this takes at most a /48, for example fd3a:9c1e:77b1::/48`},
 	}
 	for _, c := range cases {
 		lim := NetworkLimits
+		if c.override {
+			lim = c.lim
+		}
 		p, warns, err := Check(c.in, lim)
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
