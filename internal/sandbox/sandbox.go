@@ -20,6 +20,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,9 +35,19 @@ const (
 	EnvSandbox = "DOCKERIPV6_SANDBOX"         // "1" inside the sandbox
 	EnvEngine  = "DOCKERIPV6_SANDBOX_ENGINE"  // "20" or "29"
 	EnvDockerd = "DOCKERIPV6_SANDBOX_DOCKERD" // the dockerd binary docker.service runs
+	// EnvSystemd says which systemd manager runs docker.service: SystemdFake
+	// (the fast tier's stand-in, package fakesystemd) or SystemdReal
+	// (Debian's systemd as PID 1 of a systemd-nspawn container, package nspawn).
+	EnvSystemd = "DOCKERIPV6_SANDBOX_SYSTEMD"
 	// EnvFakeUnits seeds the fake systemd units when the sandbox starts:
 	// "ufw.service=active,firewalld.service=inactive".
 	EnvFakeUnits = "DOCKERIPV6_SANDBOX_FAKE_UNITS"
+)
+
+// Values of EnvSystemd.
+const (
+	SystemdFake = "fake"
+	SystemdReal = "real"
 )
 
 // Paths inside the sandbox (all on private tmpfs mounts).
@@ -53,8 +65,13 @@ const (
 	DockerUnit    = "docker.service"
 )
 
-// Inside reports whether this process runs inside the sandbox.
+// Inside reports whether this process runs inside the sandbox (either tier).
 func Inside() bool { return os.Getenv(EnvSandbox) == "1" }
+
+// RealSystemd reports whether this process runs in the real-systemd tier:
+// Debian's systemd is PID 1 and runs Debian's docker.service and
+// docker.socket, and the journal is systemd's (`journalctl -u docker.service`).
+func RealSystemd() bool { return Inside() && os.Getenv(EnvSystemd) == SystemdReal }
 
 const notInside = "not inside the sandbox: run through `make test` " +
 	"(or: go build -o /tmp/sbx ./internal/sandbox/cmd/dockeripv6-sandbox && /tmp/sbx -- go test ./...)"
@@ -87,6 +104,21 @@ func RequireExclusive(t testing.TB) {
 	lockExclusive(t)
 }
 
+const notReal = "not inside the sandbox's real-systemd tier: run through `make testsystemd` " +
+	"(or: make sandbox build && bin/dockeripv6-sandbox --systemd real --engine 20 -- go test -tags systemdtier ./internal/systemdtier/)"
+
+// RequireRealSystemd is RequireExclusive for tests that need Debian's real
+// systemd manager (the real-systemd tier): it fails (never skips) anywhere
+// else, the fast tier included.
+func RequireRealSystemd(t testing.TB) {
+	t.Helper()
+	if !RealSystemd() {
+		t.Fatal(notReal)
+		return
+	}
+	lockExclusive(t)
+}
+
 // Engine is the sandbox's Docker engine generation: "20" (Debian's
 // docker.io 20.10) or "29" (moby v2 built from the module proxy).
 func Engine() string { return os.Getenv(EnvEngine) }
@@ -98,10 +130,28 @@ func DockerdPath() string { return os.Getenv(EnvDockerd) }
 // DaemonJSONPath is the daemon.json the sandbox's dockerd reads.
 func DaemonJSONPath() string { return daemonJSON }
 
-// DockerdLog is the append-only file holding dockerd's stdout and stderr
-// plus systemd-style lines about docker.service; `journalctl -u
-// docker.service -n N --no-pager -o cat` prints its tail inside the sandbox.
-func DockerdLog() string { return dockerdLog }
+// DockerdLog is, in the fast tier, the append-only file holding dockerd's
+// stdout and stderr plus systemd-style lines about docker.service; `journalctl
+// -u docker.service -n N --no-pager -o cat` prints its tail inside the
+// sandbox. The real-systemd tier has systemd's journal instead and no such
+// file: DockerdLog is "" there; use Journal.
+func DockerdLog() string {
+	if RealSystemd() {
+		return ""
+	}
+	return dockerdLog
+}
+
+// Journal returns the last n lines docker.service (or another unit) logged,
+// as `journalctl -u UNIT -n N --no-pager -o cat` prints them: systemd's
+// journal in the real-systemd tier, the stand-in over DockerdLog in the fast one.
+func Journal(ctx context.Context, unit string, n int) (string, error) {
+	out, err := exec.CommandContext(ctx, "journalctl", "-u", unit, "-n", strconv.Itoa(n), "--no-pager", "-o", "cat").CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("journalctl -u %s: %w: %s", unit, err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
 
 // FakeUnitsFile is the file the fake systemd manager reads other units from.
 func FakeUnitsFile() string { return fakeUnitsFile }

@@ -1,8 +1,10 @@
 // Command dockeripv6-sandbox runs a command on an isolated test host: fresh
 // mount, network and PID namespaces with a private dockerd, a private D-Bus
-// system bus and a stand-in for systemd's manager. See internal/sandbox/README.md.
+// system bus and a stand-in for systemd's manager; or, with --systemd real,
+// inside a systemd-nspawn container where Debian's systemd is PID 1 and runs
+// Debian's docker.service. See internal/sandbox/README.md.
 //
-//	dockeripv6-sandbox [--engine 20|29] [--engine29-dir DIR] -- COMMAND [ARGS...]
+//	dockeripv6-sandbox [--systemd fake|real] [--engine 20|29] [--engine29-dir DIR] -- COMMAND [ARGS...]
 //
 // It exits with the command's exit code (128+N if the command died of signal
 // N), or 125 when the sandbox itself could not be set up.
@@ -22,10 +24,16 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/internal/inner"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/nspawn"
 )
 
-// innerArg0 marks the re-executed process that runs as the namespaces' PID 1.
-const innerArg0 = "dockeripv6-sandbox[pid1]"
+// innerArg0 marks the re-executed process that runs as the namespaces' PID 1;
+// nspawnArg0 the one that boots the real-systemd container in a private
+// mount namespace.
+const (
+	innerArg0  = "dockeripv6-sandbox[pid1]"
+	nspawnArg0 = "dockeripv6-sandbox[nspawn]"
+)
 
 // Engine29Stamp must equal the stamp file engine29.sh writes
 // (`engine29.sh --print-stamp`).
@@ -35,12 +43,18 @@ runc github.com/opencontainers/runc@v1.2.6 tags=seccomp cgo=1
 `
 
 func usage() {
-	fmt.Fprintf(os.Stderr, `usage: dockeripv6-sandbox [--engine 20|29] [--engine29-dir DIR] -- COMMAND [ARGS...]
+	fmt.Fprintf(os.Stderr, `usage: dockeripv6-sandbox [--systemd fake|real] [--engine 20|29] [--engine29-dir DIR] -- COMMAND [ARGS...]
 
 Runs COMMAND in fresh mount, network and PID namespaces with a private dockerd
 (DOCKER_HOST=unix:///run/docker.sock), a private D-Bus system bus with a
 stand-in for systemd's manager (DBUS_SYSTEM_BUS_ADDRESS), no route out, and
 DOCKERIPV6_SANDBOX=1. Everything is gone when it exits.
+
+With --systemd real, COMMAND runs inside a systemd-nspawn container booting
+this machine's root tree (--volatile=overlay, --private-network) with
+Debian's systemd as PID 1, its real D-Bus, journal, docker.socket and
+docker.service (DOCKERIPV6_SANDBOX_SYSTEMD=real). The container is powered
+off and its mounts, cgroups and scratch directories removed when it exits.
 
 `)
 	flag.PrintDefaults()
@@ -58,6 +72,7 @@ func defaultEngine29Dir() string {
 func main() {
 	engine := flag.String("engine", "20", "Docker engine: 20 (Debian's docker.io) or 29 (built by internal/sandbox/engine29.sh)")
 	dir29 := flag.String("engine29-dir", defaultEngine29Dir(), "engine-29 cache directory (binaries in DIR/bin, versions in DIR/stamp)")
+	systemdMode := flag.String("systemd", "fake", "systemd manager: fake (the stand-in, fast) or real (Debian's systemd 252 as PID 1 of a systemd-nspawn container)")
 	flag.Usage = usage
 	flag.Parse()
 	cmd := flag.Args()
@@ -67,14 +82,35 @@ func main() {
 	}
 	cfg := inner.Config{Engine: *engine, Engine29Bin: filepath.Join(*dir29, "bin"), Command: cmd}
 
-	if os.Args[0] == innerArg0 {
+	switch os.Args[0] {
+	case innerArg0:
 		os.Exit(inner.Run(cfg))
+	case nspawnArg0:
+		wd, _ := os.Getwd()
+		os.Exit(nspawn.Run(nspawn.Config{Engine: cfg.Engine, Engine29Bin: cfg.Engine29Bin, Command: cmd,
+			Dir: wd, Env: os.Environ(), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}))
 	}
 	if err := check(cfg, *dir29); err != nil {
 		fmt.Fprintf(os.Stderr, "dockeripv6-sandbox: %v\n", err)
 		os.Exit(inner.ExitSetup)
 	}
-	os.Exit(outer(os.Args[1:]))
+	switch *systemdMode {
+	case "fake":
+		os.Exit(outer(innerArg0, unix.CLONE_NEWNS|unix.CLONE_NEWNET|unix.CLONE_NEWPID, unix.SIGKILL, os.Args[1:]))
+	case "real":
+		if _, err := exec.LookPath("systemd-nspawn"); err != nil {
+			fmt.Fprintf(os.Stderr, "dockeripv6-sandbox: --systemd real needs systemd-nspawn (Debian package systemd-container): %v\n", err)
+			os.Exit(inner.ExitSetup)
+		}
+		// Only a private mount namespace: nspawn makes the container's
+		// network, PID, IPC and UTS namespaces itself. SIGTERM, not
+		// SIGKILL, if this process dies: the child then stops the command,
+		// powers the container off and cleans up as on any other exit.
+		os.Exit(outer(nspawnArg0, unix.CLONE_NEWNS, unix.SIGTERM, os.Args[1:]))
+	default:
+		fmt.Fprintf(os.Stderr, "dockeripv6-sandbox: --systemd %q: want fake or real\n", *systemdMode)
+		os.Exit(2)
+	}
 }
 
 // check validates the request on the host, before any namespace exists.
@@ -108,23 +144,26 @@ func check(cfg inner.Config, dir29 string) error {
 	return nil
 }
 
-// outer re-executes this binary as PID 1 of new mount, network and PID
-// namespaces, forwards SIGINT/SIGTERM to it and returns its exit code.
-// Pdeathsig makes the kernel kill that PID 1 (and so the whole namespace)
-// if this process dies, even by SIGKILL.
-func outer(args []string) int {
+// outer re-executes this binary as arg0 in new namespaces (for the fake
+// tier: PID 1 of new mount, network and PID namespaces), forwards
+// SIGINT/SIGTERM to it and returns its exit code. Pdeathsig makes the kernel
+// kill that process (for the fake tier, the whole namespace) if this process
+// dies, even by SIGKILL; the real tier's nspawn has its own Pdeathsig
+// (SIGTERM, which powers the container off), and its child gets pdeathsig
+// SIGTERM so that it tears down.
+func outer(arg0 string, cloneflags uintptr, pdeathsig unix.Signal, args []string) int {
 	// Pdeathsig fires when the thread that forked the child exits; keep
 	// this goroutine on its thread for the whole run.
 	runtime.LockOSThread()
 	cmd := &exec.Cmd{
 		Path:   "/proc/self/exe",
-		Args:   append([]string{innerArg0}, args...),
+		Args:   append([]string{arg0}, args...),
 		Stdin:  os.Stdin,
 		Stdout: os.Stdout,
 		Stderr: os.Stderr,
 		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWPID,
-			Pdeathsig:  unix.SIGKILL,
+			Cloneflags: cloneflags,
+			Pdeathsig:  pdeathsig,
 		},
 	}
 	sigs := make(chan os.Signal, 8)

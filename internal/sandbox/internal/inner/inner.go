@@ -406,7 +406,7 @@ func CommandEnv(base []string, cfg Config) []string {
 	drop := map[string]bool{
 		"DOCKER_HOST": true, "DOCKER_CONTEXT": true, "DOCKER_TLS_VERIFY": true, "DOCKER_CERT_PATH": true,
 		"DBUS_SYSTEM_BUS_ADDRESS": true, sandbox.EnvSandbox: true, sandbox.EnvEngine: true,
-		sandbox.EnvDockerd: true, "PATH": true,
+		sandbox.EnvDockerd: true, sandbox.EnvSystemd: true, "PATH": true,
 	}
 	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	var env []string
@@ -421,6 +421,7 @@ func CommandEnv(base []string, cfg Config) []string {
 	}
 	return append(env,
 		sandbox.EnvSandbox+"=1",
+		sandbox.EnvSystemd+"="+sandbox.SystemdFake,
 		sandbox.EnvEngine+"="+cfg.Engine,
 		sandbox.EnvDockerd+"="+DockerdPath(cfg),
 		"DOCKER_HOST="+sandbox.DockerHost,

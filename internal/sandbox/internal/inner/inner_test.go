@@ -74,6 +74,7 @@ func TestCommandEnv(t *testing.T) {
 		"DOCKERIPV6_SANDBOX":         "1",
 		"DOCKERIPV6_SANDBOX_ENGINE":  "29",
 		"DOCKERIPV6_SANDBOX_DOCKERD": "/cache/bin/dockerd",
+		"DOCKERIPV6_SANDBOX_SYSTEMD": "fake",
 	}
 	for k, v := range want {
 		if got[k] != v {
