@@ -335,7 +335,8 @@ func Apply(ctx context.Context, h Host, req Request) (Result, error) {
 	tx.sd = sd
 
 	start := time.Now()
-	failure, _ := tx.restart(ctx, faults.DuringRestart)
+	failure, jobDone := tx.restart(ctx, faults.DuringRestart)
+	tx.startFailed = failure != "" && !jobDone
 	res.Downtime = time.Since(start)
 	if failure == "" {
 		v, keys, err := tx.verify(ctx, fileSettings)
@@ -365,6 +366,8 @@ type transaction struct {
 	existed  bool
 	changed  bool
 	notes    []string
+	// startFailed: systemd's restart job failed, so the journal says why.
+	startFailed bool
 }
 
 // restart clears a failed state or start limit of the unit and the sockets
@@ -427,7 +430,9 @@ func (tx *transaction) rollback(ctx context.Context, sd Systemd, failure string)
 	// The caller's context may be what ran out; the rollback gets its own.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*timeout+30*time.Second)
 	defer cancel()
-	e.Said = tx.h.Journal(rctx, unit)
+	if tx.startFailed {
+		e.Said = tx.h.Journal(rctx, unit)
+	}
 	if tx.changed {
 		var err error
 		if tx.existed {
@@ -465,7 +470,7 @@ func (tx *transaction) rollback(ctx context.Context, sd Systemd, failure string)
 			e.Up = "systemd restarted " + unit + " with it, but the Docker API still does not answer where the provider looks (see above)"
 		} else if f != "" {
 			e.Up = "restarting dockerd with the previous file failed too (" + f + "): dockerd is DOWN"
-			if s := tx.h.Journal(rctx, unit); s != "" && s != e.Said {
+			if s := tx.h.Journal(rctx, unit); s != "" && !strings.Contains(e.Said, s) {
 				e.Said = strings.TrimSpace(e.Said + "\n" + s)
 			}
 		} else {

@@ -95,7 +95,7 @@ func (h *fakeHost) Journal(context.Context, string) string {
 	if h.unitFailed != "" || h.running == nil {
 		return "failed to start daemon: the file said no"
 	}
-	return ""
+	return "level=info msg=\"Daemon has completed initialization\""
 }
 
 type fakeSystemd struct{ h *fakeHost }
@@ -239,12 +239,13 @@ func TestApplyDaemonDownIsStarted(t *testing.T) {
 
 func TestApplyFailurePaths(t *testing.T) {
 	cases := []struct {
-		name     string
-		setup    func(h *fakeHost)
-		wantErr  []string // substrings of the error a user reads
-		refused  bool     // nothing written
-		fileBack bool     // the original file is back
-		up       bool     // dockerd answers afterwards
+		name      string
+		setup     func(h *fakeHost)
+		wantErr   []string // substrings of the error a user reads
+		refused   bool     // nothing written
+		fileBack  bool     // the original file is back
+		up        bool     // dockerd answers afterwards
+		noJournal bool     // dockerd did not fail to start: nothing of its log is quoted
 	}{
 		{name: "validate refused", setup: func(h *fakeHost) {
 			h.version = DockerVersion{Major: 29, Minor: 8}
@@ -255,7 +256,7 @@ func TestApplyFailurePaths(t *testing.T) {
 			wantErr:  []string{`restart job of docker.service ended with "failed"`, "previous daemon.json is back", "restarted with it and is up", "dockerd said:\nfailed to start daemon"},
 			fileBack: true, up: true},
 		{name: "API not back within timeout", setup: func(h *fakeHost) { h.apiDeaf = true },
-			wantErr: []string{"the Docker API did not answer within 50ms", "previous daemon.json is back"}, fileBack: true},
+			wantErr: []string{"the Docker API did not answer within 50ms", "previous daemon.json is back"}, fileBack: true, noJournal: true},
 		{name: "settings not taken", setup: func(h *fakeHost) { h.ignoreKey = KeyExperimental },
 			wantErr: []string{"does not show the new value of experimental", "previous daemon.json is back", "is up"}, fileBack: true, up: true},
 		{name: "systemd unreachable", setup: func(h *fakeHost) { h.systemdDown = true },
@@ -290,6 +291,9 @@ func TestApplyFailurePaths(t *testing.T) {
 			}
 			if !c.refused && !IsRolledBack(err) {
 				t.Errorf("error is %T, want *RolledBackError", err)
+			}
+			if c.noJournal && strings.Contains(err.Error(), "dockerd said") {
+				t.Errorf("quotes dockerd's log though dockerd did not fail to start:\n%v", err)
 			}
 			if c.fileBack && string(h.file) != plainFile {
 				t.Errorf("file after rollback = %q, want the original", h.file)

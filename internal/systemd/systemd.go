@@ -202,6 +202,9 @@ func (c *Client) describe(unit string) string {
 	fmt.Fprintf(&b, " (unit is %v/%v", props["ActiveState"], props["SubState"])
 	if r, ok := props["Result"].(string); ok && r != "" {
 		fmt.Fprintf(&b, ", service result %s", r)
+		if r == "start-limit-hit" {
+			b.WriteString(": systemd refuses to start it, \"start request repeated too quickly\" (StartLimitBurst within StartLimitIntervalSec); systemctl reset-failed clears it")
+		}
 	}
 	if code, ok := props["ExecMainCode"].(int32); ok && code != 0 {
 		status, _ := props["ExecMainStatus"].(int32)
