@@ -9,10 +9,10 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
-	"github.com/google/nftables"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall/nft"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/hostcheck"
 )
 
@@ -89,12 +89,12 @@ func (l *Local) DockerAPI(ctx context.Context) (client.APIClient, error) { retur
 
 // OtherFirewalls lists other firewalls' nftables tables (firewall.OtherFirewalls).
 func (l *Local) OtherFirewalls(ctx context.Context) ([]firewall.Finding, error) {
-	conn, release, err := firewall.Connect("")
+	conn, err := nft.Open("")
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = release() }()
-	return firewall.OtherFirewalls(ctx, conn, "")
+	defer conn.Close()
+	return conn.OtherFirewalls(ctx, "")
 }
 
 // observeUserlandProxy: with published ports, whether docker-proxy processes serve them.
@@ -136,35 +136,15 @@ func hasOwnedFlag(argv []string) bool {
 	return false
 }
 
-// DockerIP6Chain tells whether Docker's DOCKER chain exists in the ip6 nat table of
-// iptables-nft. nil when that cannot be told: no Docker chain in the IPv4 nat table
-// either (iptables-legacy, or iptables off), or nftables unreadable.
+// DockerIP6Chain tells whether Docker's DOCKER chain exists in the ip6 nat
+// table of iptables-nft (nft.Conn.DockerIP6Chain); nil when that cannot be told.
 func DockerIP6Chain() *bool {
-	conn, err := nftables.New()
+	conn, err := nft.Open("")
 	if err != nil {
 		return nil
 	}
-	defer conn.CloseLasting()
-	chains, err := conn.ListChains()
-	if err != nil {
-		return nil
-	}
-	var v4, v6 bool
-	for _, c := range chains {
-		if c.Name != "DOCKER" || c.Table == nil || c.Table.Name != "nat" {
-			continue
-		}
-		switch c.Table.Family {
-		case nftables.TableFamilyIPv4:
-			v4 = true
-		case nftables.TableFamilyIPv6:
-			v6 = true
-		}
-	}
-	if !v4 {
-		return nil
-	}
-	return &v6
+	defer conn.Close()
+	return conn.DockerIP6Chain()
 }
 
 func countProcesses(comm string) int {

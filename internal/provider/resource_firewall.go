@@ -13,7 +13,6 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
-	"github.com/google/nftables"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -29,6 +28,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall/nft"
 )
 
 var (
@@ -473,9 +473,9 @@ func (r *FirewallResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 func (r *FirewallResource) warnOtherFilters(ctx context.Context, p firewall.Posture, diags *diag.Diagnostics) {
 	units := r.unitStates(ctx)
 	var findings []firewall.Finding
-	if conn, done, err := firewall.Connect(""); err == nil {
-		findings, err = firewall.OtherFirewalls(ctx, conn, p.Table)
-		_ = done()
+	if conn, err := nft.Open(""); err == nil {
+		findings, err = conn.OtherFirewalls(ctx, p.Table)
+		_ = conn.Close()
 		if err != nil {
 			tflog.Debug(ctx, "cannot list other firewalls for plan warnings", map[string]any{"error": err.Error()})
 		}
@@ -640,8 +640,8 @@ func (r *FirewallResource) unitStates(ctx context.Context) map[string]string {
 }
 
 // otherFirewalls is the other_firewalls value: nftables findings plus unit states.
-func (r *FirewallResource) otherFirewalls(ctx context.Context, conn *nftables.Conn, table string, diags *diag.Diagnostics) types.List {
-	findings, err := firewall.OtherFirewalls(ctx, conn, table)
+func (r *FirewallResource) otherFirewalls(ctx context.Context, conn *nft.Conn, table string, diags *diag.Diagnostics) types.List {
+	findings, err := conn.OtherFirewalls(ctx, table)
 	if err != nil {
 		diags.AddError("Cannot List Other Firewalls", fmt.Sprintf("Reading nftables' tables and chains: %v", err))
 		return types.ListNull(fwOtherType)
@@ -655,24 +655,24 @@ func (r *FirewallResource) otherFirewalls(ctx context.Context, conn *nftables.Co
 
 // ---- CRUD ---------------------------------------------------------------------
 
-func fwConnect(diags *diag.Diagnostics) (*nftables.Conn, func() error, bool) {
-	conn, done, err := firewall.Connect("")
+func fwConnect(diags *diag.Diagnostics) (*nft.Conn, func() error, bool) {
+	conn, err := nft.Open("")
 	if err != nil {
 		diags.AddError("Cannot Reach nftables",
 			fmt.Sprintf("Opening a netlink connection to nftables failed: %v. The provider needs CAP_NET_ADMIN (run terraform as root on the Docker host).", err))
 		return nil, nil, false
 	}
-	return conn, done, true
+	return conn, conn.Close, true
 }
 
 // fwOpen connects to nftables and looks table up. When ok is false the error is in
 // diags and nothing is left open; otherwise the caller must call done.
-func fwOpen(ctx context.Context, table string, diags *diag.Diagnostics) (conn *nftables.Conn, done func() error, exists, ours, ok bool) {
+func fwOpen(ctx context.Context, table string, diags *diag.Diagnostics) (conn *nft.Conn, done func() error, exists, ours, ok bool) {
 	conn, done, ok = fwConnect(diags)
 	if !ok {
 		return nil, nil, false, false, false
 	}
-	exists, ours, err := firewall.Exists(ctx, conn, table)
+	exists, ours, err := conn.Exists(ctx, table)
 	if err != nil {
 		done()
 		diags.AddError("Cannot Read nftables", fmt.Sprintf("Looking for table inet %s: %v", table, err))
@@ -741,13 +741,13 @@ func (r *FirewallResource) write(ctx context.Context, plan firewallModel, diags 
 		"table": want.Table, "ipv6_clients": want.IPv6Clients, "reject_with": want.RejectWith,
 		"ports": fmt.Sprint(want.Ports), "allow_ipv6_from": fmt.Sprint(want.AllowIPv6From), "replacing": exists,
 	})
-	if err := firewall.Apply(ctx, conn, want); err != nil {
+	if err := conn.Apply(ctx, want); err != nil {
 		diags.AddError("Cannot Write Firewall Table",
 			fmt.Sprintf("%v. Nothing was changed: the kernel applies the table in one transaction or not at all.", err))
 		return plan, false
 	}
 
-	got, found, drift, err := firewall.Read(ctx, conn, want.Table)
+	got, found, drift, err := conn.Read(ctx, want.Table)
 	switch {
 	case err != nil:
 		diags.AddError("Cannot Read Back Firewall Table", fmt.Sprintf("The table was written, but reading it back failed: %v", err))
@@ -796,7 +796,7 @@ func (r *FirewallResource) Read(ctx context.Context, req resource.ReadRequest, r
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	got, found, drift, err := firewall.Read(ctx, conn, table)
+	got, found, drift, err := conn.Read(ctx, table)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot Read Firewall Table", fmt.Sprintf("Decoding table inet %s: %v", table, err))
 		return
@@ -846,7 +846,7 @@ func (r *FirewallResource) Delete(ctx context.Context, req resource.DeleteReques
 		return
 	}
 	tflog.Info(ctx, "deleting firewall table", map[string]any{"table": table})
-	if err := firewall.Delete(ctx, conn, table); err != nil {
+	if err := conn.Delete(ctx, table); err != nil {
 		resp.Diagnostics.AddError("Cannot Delete Firewall Table", fmt.Sprintf("%v. The kernel removes a table in one transaction or not at all, so it is still there as it was.", err))
 	}
 }
