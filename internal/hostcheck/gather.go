@@ -11,7 +11,7 @@ import (
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
 )
 
-// Source is the machine Gather reads (internal/host.Local for this one). Each
+// Source is the machine Gather reads (internal/host/local.Host for this one). Each
 // method is one read; Gather calls each once.
 type Source interface {
 	// ReadConfig reads daemon.json; a missing file is (nil, false, nil).

@@ -28,7 +28,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
-	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall/nft"
 )
 
 var (
@@ -473,7 +472,7 @@ func (r *FirewallResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 func (r *FirewallResource) warnOtherFilters(ctx context.Context, p firewall.Posture, diags *diag.Diagnostics) {
 	units := r.unitStates(ctx)
 	var findings []firewall.Finding
-	if conn, err := nft.Open(""); err == nil {
+	if conn, err := r.data.Host.Firewall(ctx); err == nil {
 		findings, err = conn.OtherFirewalls(ctx, p.Table)
 		_ = conn.Close()
 		if err != nil {
@@ -527,7 +526,7 @@ func (r *FirewallResource) warnOtherFilters(ctx context.Context, p firewall.Post
 func (r *FirewallResource) warnDocker(ctx context.Context, p firewall.Posture, diags *diag.Diagnostics) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	cli, err := r.data.Docker.API(ctx)
+	cli, err := r.data.Host.DockerClient().API(ctx)
 	if err != nil {
 		tflog.Info(ctx, "Docker daemon unreachable; skipping the firewall's Docker plan warnings", map[string]any{"error": err.Error()})
 		return
@@ -620,18 +619,12 @@ func fwPortList(ports []uint16) string {
 // unitStates reads the ActiveState of ufw.service and firewalld.service over
 // D-Bus; nil when systemd cannot be asked.
 func (r *FirewallResource) unitStates(ctx context.Context) map[string]string {
-	if r.data == nil || r.data.Systemd == nil {
+	if r.data == nil {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	m, err := r.data.systemd(ctx)
-	if err != nil {
-		tflog.Info(ctx, "systemd unreachable; the state of ufw.service and firewalld.service is unknown", map[string]any{"error": err.Error()})
-		return nil
-	}
-	defer m.Close()
-	units, err := m.ActiveUnits(ctx, fwUnits...)
+	_, units, err := r.data.Host.Units(ctx, "", fwUnits...)
 	if err != nil {
 		tflog.Info(ctx, "cannot read unit states from systemd", map[string]any{"error": err.Error()})
 		return nil
@@ -640,7 +633,7 @@ func (r *FirewallResource) unitStates(ctx context.Context) map[string]string {
 }
 
 // otherFirewalls is the other_firewalls value: nftables findings plus unit states.
-func (r *FirewallResource) otherFirewalls(ctx context.Context, conn *nft.Conn, table string, diags *diag.Diagnostics) types.List {
+func (r *FirewallResource) otherFirewalls(ctx context.Context, conn firewall.Handle, table string, diags *diag.Diagnostics) types.List {
 	findings, err := conn.OtherFirewalls(ctx, table)
 	if err != nil {
 		diags.AddError("Cannot List Other Firewalls", fmt.Sprintf("Reading nftables' tables and chains: %v", err))
@@ -655,8 +648,8 @@ func (r *FirewallResource) otherFirewalls(ctx context.Context, conn *nft.Conn, t
 
 // ---- CRUD ---------------------------------------------------------------------
 
-func fwConnect(diags *diag.Diagnostics) (*nft.Conn, func() error, bool) {
-	conn, err := nft.Open("")
+func (r *FirewallResource) fwConnect(ctx context.Context, diags *diag.Diagnostics) (firewall.Handle, func() error, bool) {
+	conn, err := r.data.Host.Firewall(ctx)
 	if err != nil {
 		diags.AddError("Cannot Reach nftables",
 			fmt.Sprintf("Opening a netlink connection to nftables failed: %v. The provider needs CAP_NET_ADMIN (run terraform as root on the Docker host).", err))
@@ -667,8 +660,8 @@ func fwConnect(diags *diag.Diagnostics) (*nft.Conn, func() error, bool) {
 
 // fwOpen connects to nftables and looks table up. When ok is false the error is in
 // diags and nothing is left open; otherwise the caller must call done.
-func fwOpen(ctx context.Context, table string, diags *diag.Diagnostics) (conn *nft.Conn, done func() error, exists, ours, ok bool) {
-	conn, done, ok = fwConnect(diags)
+func (r *FirewallResource) fwOpen(ctx context.Context, table string, diags *diag.Diagnostics) (conn firewall.Handle, done func() error, exists, ours, ok bool) {
+	conn, done, ok = r.fwConnect(ctx, diags)
 	if !ok {
 		return nil, nil, false, false, false
 	}
@@ -728,7 +721,7 @@ func (r *FirewallResource) write(ctx context.Context, plan firewallModel, diags 
 		diags.AddError("Invalid Firewall Posture", err.Error())
 		return plan, false
 	}
-	conn, done, exists, ours, ok := fwOpen(ctx, want.Table, diags)
+	conn, done, exists, ours, ok := r.fwOpen(ctx, want.Table, diags)
 	if !ok {
 		return plan, false
 	}
@@ -779,7 +772,7 @@ func (r *FirewallResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if table == "" {
 		table = state.ID.ValueString()
 	}
-	conn, done, exists, ours, ok := fwOpen(ctx, table, &resp.Diagnostics)
+	conn, done, exists, ours, ok := r.fwOpen(ctx, table, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -832,7 +825,7 @@ func (r *FirewallResource) Delete(ctx context.Context, req resource.DeleteReques
 		return
 	}
 	table := state.Table.ValueString()
-	conn, done, exists, ours, ok := fwOpen(ctx, table, &resp.Diagnostics)
+	conn, done, exists, ours, ok := r.fwOpen(ctx, table, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -858,7 +851,7 @@ func (r *FirewallResource) ImportState(ctx context.Context, req resource.ImportS
 		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("Import a dockeripv6_firewall by the name of its nftables inet table, for example %q: %v", firewall.DefaultTable, err))
 		return
 	}
-	_, done, exists, ours, ok := fwOpen(ctx, table, &resp.Diagnostics)
+	_, done, exists, ours, ok := r.fwOpen(ctx, table, &resp.Diagnostics)
 	if !ok {
 		return
 	}

@@ -1,4 +1,4 @@
-package host
+package local
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 // /info, /version, the default bridge, Docker's ip6 nat chain, docker-proxy
 // processes and the flags on unit's ExecStart. An error means the Docker API
 // could not be asked.
-func (l *Local) Observe(ctx context.Context, unit string) (daemonconfig.RunningState, error) {
+func (l *Host) Observe(ctx context.Context, unit string) (daemonconfig.RunningState, error) {
 	if unit == "" {
 		unit = "docker.service"
 	}
@@ -31,19 +31,21 @@ func (l *Local) Observe(ctx context.Context, unit string) (daemonconfig.RunningS
 }
 
 // Units reads the unit's ExecStart flags (without argv[0] and --config-file;
-// nil when unknown) and the ActiveState of each other unit, over one
-// connection to systemd.
-func (l *Local) Units(ctx context.Context, unit string, others ...string) ([]string, map[string]string, error) {
+// nil when unknown or unit is "") and the ActiveState of each other unit,
+// over one connection to systemd.
+func (l *Host) Units(ctx context.Context, unit string, others ...string) ([]string, map[string]string, error) {
 	mgr, err := l.DialManager(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer mgr.Close()
 	var flags []string
-	if _, argv, err := mgr.ExecStart(ctx, unit); err == nil {
-		flags = DropConfigFileFlag(argv)
-		if flags == nil {
-			flags = []string{}
+	if unit != "" {
+		if _, argv, err := mgr.ExecStart(ctx, unit); err == nil {
+			flags = DropConfigFileFlag(argv)
+			if flags == nil {
+				flags = []string{}
+			}
 		}
 	}
 	states, err := mgr.ActiveUnits(ctx, others...)
@@ -53,7 +55,7 @@ func (l *Local) Units(ctx context.Context, unit string, others ...string) ([]str
 // Daemon reads the running dockerd once (/version, /info) and what it shows of
 // the owned settings. flags are its unit's (nil when unknown): without an owned
 // flag there, a key absent from daemon.json means dockerd's default.
-func (l *Local) Daemon(ctx context.Context, flags []string) (hostcheck.Daemon, error) {
+func (l *Host) Daemon(ctx context.Context, flags []string) (hostcheck.Daemon, error) {
 	var d hostcheck.Daemon
 	sv, err := l.Docker.ServerVersion(ctx)
 	if err != nil {
@@ -85,10 +87,10 @@ func (l *Local) Daemon(ctx context.Context, flags []string) (hostcheck.Daemon, e
 }
 
 // DockerAPI is the Docker API client.
-func (l *Local) DockerAPI(ctx context.Context) (client.APIClient, error) { return l.Docker.API(ctx) }
+func (l *Host) DockerAPI(ctx context.Context) (client.APIClient, error) { return l.Docker.API(ctx) }
 
 // OtherFirewalls lists other firewalls' nftables tables (firewall.OtherFirewalls).
-func (l *Local) OtherFirewalls(ctx context.Context) ([]firewall.Finding, error) {
+func (l *Host) OtherFirewalls(ctx context.Context) ([]firewall.Finding, error) {
 	conn, err := nft.Open("")
 	if err != nil {
 		return nil, err
@@ -98,7 +100,7 @@ func (l *Local) OtherFirewalls(ctx context.Context) ([]firewall.Finding, error) 
 }
 
 // observeUserlandProxy: with published ports, whether docker-proxy processes serve them.
-func (l *Local) observeUserlandProxy(ctx context.Context) *bool {
+func (l *Host) observeUserlandProxy(ctx context.Context) *bool {
 	cli, err := l.Docker.API(ctx)
 	if err != nil {
 		return nil
@@ -164,7 +166,7 @@ func countProcesses(comm string) int {
 
 // DaemonFlags is the unit's dockerd command line without argv[0] and without
 // --config-file (the flags a daemon.json must not repeat).
-func (l *Local) DaemonFlags(ctx context.Context, unit string) (bin string, flags []string, err error) {
+func (l *Host) DaemonFlags(ctx context.Context, unit string) (bin string, flags []string, err error) {
 	mgr, err := l.DialManager(ctx)
 	if err != nil {
 		return "", nil, err
@@ -197,7 +199,7 @@ func DropConfigFileFlag(argv []string) []string {
 // ValidateConfig runs `dockerd --validate` (23.0+) on candidate with the
 // unit's own flags, so a key given both as a flag and in the file is caught.
 // An error means the check could not run (no dockerd binary found, ...).
-func (l *Local) ValidateConfig(ctx context.Context, unit string, v daemonconfig.DockerVersion, candidate []byte) (bool, string, error) {
+func (l *Host) ValidateConfig(ctx context.Context, unit string, v daemonconfig.DockerVersion, candidate []byte) (bool, string, error) {
 	bin, args, err := l.DaemonFlags(ctx, unit)
 	if err != nil || bin == "" {
 		if bin, err = exec.LookPath("dockerd"); err != nil {
@@ -218,7 +220,7 @@ func (l *Local) ValidateConfig(ctx context.Context, unit string, v daemonconfig.
 // Journal is what the unit logged about its failure, from journalctl when it
 // exists: the error lines among its last 80 (dockerd's info chatter left out), or
 // its last 5 lines when none looks like an error.
-func (l *Local) Journal(ctx context.Context, unit string) string {
+func (l *Host) Journal(ctx context.Context, unit string) string {
 	bin, err := exec.LookPath("journalctl")
 	if err != nil {
 		return ""
