@@ -482,26 +482,21 @@ func (f Facts) experimentalUnneeded(add adder) {
 }
 
 func (f Facts) firewalls(add adder) {
-	var ufw, fwd []string
-	for _, o := range f.OtherFirewalls {
-		switch o.Kind {
-		case firewall.KindUFW:
-			ufw = append(ufw, o.Name+": "+o.Detail)
-		case firewall.KindFirewalld:
-			fwd = append(fwd, o.Name+": "+o.Detail)
-		}
-	}
+	fix := "Decide IPv6 for the mail ports in dockeripv6_firewall: its own nftables table, on the input and forward hooks, applies whether docker-proxy or Docker's NAT carries the connection. " + firewall.DockerUserAdvice
 	nat := f.natBypass()
-	fix := "Decide IPv6 for the mail ports in dockeripv6_firewall: its own nftables table, on the input and forward hooks, applies whether docker-proxy or Docker's NAT carries the connection. For other rules on Docker-published ports use the DOCKER-USER chain; UFW/firewalld rules do not reach them."
-	if len(ufw) > 0 {
-		add(IDUFWActive, SeverityWarning,
-			fmt.Sprintf("UFW is active (%s). UFW filters only traffic addressed to the host: IPv6 relayed by docker-proxy passes its rules, but connections Docker NATs to containers (IPv4 always, IPv6 once ip6tables is on and the network has IPv6) bypass them.%s",
-				strings.Join(ufw, "; "), nat), fix)
-	}
-	if len(fwd) > 0 {
-		add(IDFirewalldActive, SeverityWarning,
-			fmt.Sprintf("firewalld is active (%s). Docker puts its bridges in firewalld's zone \"docker\" (target ACCEPT) and, from Docker 27, adds the policy \"docker-forwarding\": connections Docker NATs to containers are not filtered by the zones' rules.%s",
-				strings.Join(fwd, "; "), nat), fix)
+	for _, r := range []struct {
+		fe firewall.Frontend
+		id string
+	}{{firewall.UFW, IDUFWActive}, {firewall.Firewalld, IDFirewalldActive}} {
+		var seen []string
+		for _, o := range f.OtherFirewalls {
+			if o.Kind == r.fe.Kind {
+				seen = append(seen, o.Name+": "+o.Detail)
+			}
+		}
+		if len(seen) > 0 {
+			add(r.id, SeverityWarning, fmt.Sprintf("%s is active (%s). %s%s", r.fe.Name, strings.Join(seen, "; "), r.fe.Bypass("published ports"), nat), fix)
+		}
 	}
 }
 

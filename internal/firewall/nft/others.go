@@ -100,7 +100,7 @@ func (c *Conn) OtherFirewalls(ctx context.Context, ownTable string) ([]firewall.
 		if len(ufw) > 0 {
 			d := fmt.Sprintf("UFW's chains: %d (%s)", len(ufw), shortList(ufw, 4))
 			if filtersIPv6 {
-				d += "; UFW filters IPv6 addressed to the host (docker-proxy), not what Docker DNATs to containers"
+				d += "; " + firewall.UFW.Filters
 			}
 			d += "; " + hookSummary(t, cs)
 			out = append(out, firewall.Finding{Name: where, Kind: firewall.KindUFW, Detail: d})
