@@ -101,28 +101,6 @@ type adder func(id, sev, msg, fix string)
 
 // --- settings as the daemon will read them, and as it runs ---
 
-// flag finds a dockerd command-line flag: "--name", "--name=value" or
-// "--name value" (the last only when value is true for string flags).
-func (f Facts) flag(name string, boolean bool) (string, bool) {
-	for i, a := range f.DaemonFlags {
-		if a == "--"+name || a == "-"+name {
-			if boolean {
-				return "true", true
-			}
-			if i+1 < len(f.DaemonFlags) {
-				return f.DaemonFlags[i+1], true
-			}
-			return "", true
-		}
-		for _, p := range []string{"--" + name + "=", "-" + name + "="} {
-			if v, ok := strings.CutPrefix(a, p); ok {
-				return v, true
-			}
-		}
-	}
-	return "", false
-}
-
 // setting is a boolean daemon setting as dockerd reads it at start: its
 // command-line flag or daemon.json (dockerd refuses to start with both).
 type setting struct {
@@ -131,7 +109,7 @@ type setting struct {
 }
 
 func (f Facts) configBool(key string, file *bool) setting {
-	if v, ok := f.flag(key, true); ok {
+	if v, ok := daemonconfig.LookupFlag(f.DaemonFlags, key, true); ok {
 		b, err := strconv.ParseBool(v)
 		if err == nil {
 			return setting{&b, "dockerd's --" + key + " flag"}
@@ -144,7 +122,7 @@ func (f Facts) configBool(key string, file *bool) setting {
 }
 
 func (f Facts) configString(key string, file *string) (string, bool) {
-	if v, ok := f.flag(key, false); ok {
+	if v, ok := daemonconfig.LookupFlag(f.DaemonFlags, key, false); ok {
 		return v, true
 	}
 	if file != nil {

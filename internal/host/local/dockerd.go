@@ -42,7 +42,7 @@ func (l *Host) Units(ctx context.Context, unit string, others ...string) ([]stri
 	var flags []string
 	if unit != "" {
 		if _, argv, err := mgr.ExecStart(ctx, unit); err == nil {
-			flags = DropConfigFileFlag(argv)
+			flags = daemonconfig.DockerdFlags(argv)
 			if flags == nil {
 				flags = []string{}
 			}
@@ -82,7 +82,7 @@ func (l *Host) Daemon(ctx context.Context, flags []string) (hostcheck.Daemon, er
 		rs.IP6TablesChain = DockerIP6Chain()
 	}
 	rs.UserlandProxy = l.observeUserlandProxy(ctx)
-	rs.AbsentMeansDefault = flags != nil && !hasOwnedFlag(flags)
+	rs.AbsentMeansDefault = flags != nil && !daemonconfig.SetsOwnedKey(flags)
 	return d, nil
 }
 
@@ -124,20 +124,6 @@ func (l *Host) observeUserlandProxy(ctx context.Context) *bool {
 	return &seen
 }
 
-// ownedFlags are the dockerd flags that set an owned daemon.json key.
-var ownedFlags = []string{"--ipv6", "--ip6tables", "--experimental", "--userland-proxy", "--live-restore", "--fixed-cidr-v6", "--default-address-pool"}
-
-func hasOwnedFlag(argv []string) bool {
-	for _, a := range argv {
-		for _, f := range ownedFlags {
-			if a == f || strings.HasPrefix(a, f+"=") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // DockerIP6Chain tells whether Docker's DOCKER chain exists in the ip6 nat
 // table of iptables-nft (nft.Conn.DockerIP6Chain); nil when that cannot be told.
 func DockerIP6Chain() *bool {
@@ -176,24 +162,7 @@ func (l *Host) DaemonFlags(ctx context.Context, unit string) (bin string, flags 
 	if err != nil {
 		return "", nil, err
 	}
-	return bin, DropConfigFileFlag(argv), nil
-}
-
-// DropConfigFileFlag returns argv without argv[0] and without --config-file.
-func DropConfigFileFlag(argv []string) []string {
-	var out []string
-	for i := 1; i < len(argv); i++ {
-		a := argv[i]
-		if a == "--config-file" {
-			i++
-			continue
-		}
-		if strings.HasPrefix(a, "--config-file=") {
-			continue
-		}
-		out = append(out, a)
-	}
-	return out
+	return bin, daemonconfig.DockerdFlags(argv), nil
 }
 
 // ValidateConfig runs `dockerd --validate` (23.0+) on candidate with the
