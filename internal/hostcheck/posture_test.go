@@ -2,7 +2,6 @@ package hostcheck
 
 import (
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
@@ -21,38 +20,34 @@ func TestPostureFindings(t *testing.T) {
 		{Name: "a-v6", IPv6: true, IPv6Subnets: []string{"fd00:1::/64"}},
 		{Name: "v6-no-subnet", IPv6: true},
 	}
-	type want struct {
-		id       string
-		contains []string // in Message + " " + Fix; nil = the finding must be absent
-	}
 	for _, tc := range []struct {
 		name string
 		f    Facts
 		p    firewall.Posture
-		want []want
+		want []expect
 	}{
-		{"nothing observed", Facts{}, refuse, []want{{IDPostureBesideUFW, nil}, {IDRefuseBesideIPv6Networks, nil}, {IDPortsNotPublished, nil}}},
-		{"ufw active", Facts{Units: map[string]string{"ufw.service": "active", "firewalld.service": "inactive"}}, refuse, []want{
-			{IDPostureBesideUFW, []string{"systemd reports ufw.service active. UFW filters only traffic addressed to the host",
+		{"nothing observed", Facts{}, refuse, []expect{absent(IDPostureBesideUFW), absent(IDRefuseBesideIPv6Networks), absent(IDPortsNotPublished)}},
+		{"ufw active", Facts{Units: map[string]string{"ufw.service": "active", "firewalld.service": "inactive"}}, refuse, []expect{
+			{IDPostureBesideUFW, SeverityWarning, []string{"systemd reports ufw.service active. UFW filters only traffic addressed to the host",
 				"PREROUTING chain, before INPUT", "rules for ports 2525, 4190 then no longer apply", "after6.rules",
 				`ipv6_clients = "refuse" holds either way`, "DOCKER-USER"}},
-			{IDPostureBesideFirewalld, nil}}},
-		{"ufw inactive, chains left", Facts{Units: map[string]string{"ufw.service": "inactive"}, OtherFirewalls: ufwChains}, allow, []want{
-			{IDPostureBesideUFW, []string{"systemd reports ufw.service inactive, but UFW's rules are still in nftables.", "rules for port 2525 then"}}}},
-		{"ufw chains, systemd unknown", Facts{OtherFirewalls: ufwChains}, allow, []want{
-			{IDPostureBesideUFW, []string{"UFW's rules are in nftables. UFW filters"}}}},
+			absent(IDPostureBesideFirewalld)}},
+		{"ufw inactive, chains left", Facts{Units: map[string]string{"ufw.service": "inactive"}, OtherFirewalls: ufwChains}, allow, []expect{
+			{IDPostureBesideUFW, SeverityWarning, []string{"systemd reports ufw.service inactive, but UFW's rules are still in nftables.", "rules for port 2525 then"}}}},
+		{"ufw chains, systemd unknown", Facts{OtherFirewalls: ufwChains}, allow, []expect{
+			{IDPostureBesideUFW, SeverityWarning, []string{"UFW's rules are in nftables. UFW filters"}}}},
 		{"the unit's own finding is not nftables", Facts{Units: map[string]string{"ufw.service": "failed"},
-			OtherFirewalls: firewall.MergeUnitStates(nil, map[string]string{"ufw.service": "active"})}, allow, []want{{IDPostureBesideUFW, nil}}},
-		{"firewalld active", Facts{Units: map[string]string{"firewalld.service": "active"}}, allow, []want{
-			{IDPostureBesideFirewalld, []string{"systemd reports firewalld.service active.", `zone "docker"`, `"docker-forwarding"`, "IPv6 for port 2525."}},
-			{IDPostureBesideUFW, nil}}},
-		{"refuse beside IPv6 networks, one port unpublished", Facts{Networks: publishing}, refuse, []want{
-			{IDRefuseBesideIPv6Networks, []string{"away from ports 2525, 4190 so that", "a-v6 (fd00:1::/64); v6 (fd7e:3c1a:95d2:f2::/64).", `Choose one: ipv6_clients = "allow"`}},
-			{IDPortsNotPublished, []string{"No running container publishes port 4190. Running containers publish port 2525. The posture still applies"}}}},
-		{"allow beside IPv6 networks, all published", Facts{Networks: publishing}, allow, []want{
-			{IDRefuseBesideIPv6Networks, nil}, {IDPortsNotPublished, nil}}},
-		{"nothing published", Facts{Networks: []Network{{Name: "bridge"}}}, allow, []want{
-			{IDPortsNotPublished, []string{"No running container publishes port 2525. No running container publishes a TCP port."}}}},
+			OtherFirewalls: firewall.MergeUnitStates(nil, map[string]string{"ufw.service": "active"})}, allow, []expect{absent(IDPostureBesideUFW)}},
+		{"firewalld active", Facts{Units: map[string]string{"firewalld.service": "active"}}, allow, []expect{
+			{IDPostureBesideFirewalld, SeverityWarning, []string{"systemd reports firewalld.service active.", `zone "docker"`, `"docker-forwarding"`, "IPv6 for port 2525."}},
+			absent(IDPostureBesideUFW)}},
+		{"refuse beside IPv6 networks, one port unpublished", Facts{Networks: publishing}, refuse, []expect{
+			{IDRefuseBesideIPv6Networks, SeverityWarning, []string{"away from ports 2525, 4190 so that", "a-v6 (fd00:1::/64); v6 (fd7e:3c1a:95d2:f2::/64).", `Choose one: ipv6_clients = "allow"`}},
+			{IDPortsNotPublished, SeverityWarning, []string{"No running container publishes port 4190. Running containers publish port 2525. The posture still applies"}}}},
+		{"allow beside IPv6 networks, all published", Facts{Networks: publishing}, allow, []expect{
+			absent(IDRefuseBesideIPv6Networks), absent(IDPortsNotPublished)}},
+		{"nothing published", Facts{Networks: []Network{{Name: "bridge"}}}, allow, []expect{
+			{IDPortsNotPublished, SeverityWarning, []string{"No running container publishes port 2525. No running container publishes a TCP port."}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := PostureFindings(tc.f, tc.p)
@@ -61,24 +56,10 @@ func TestPostureFindings(t *testing.T) {
 					t.Errorf("finding %+v: want a warning with a message and a fix", x)
 				}
 			}
-			for _, w := range tc.want {
-				got := only(fs, w.id)
-				if w.contains == nil {
-					if len(got) > 0 {
-						t.Errorf("%s: want absent, got %+v", w.id, got)
-					}
-					continue
-				}
-				if len(got) != 1 {
-					t.Fatalf("%s: want one, got %+v (all: %v)", w.id, got, ids(fs))
-				}
-				text := got[0].Message + " " + got[0].Fix
-				for _, s := range w.contains {
-					if !strings.Contains(text, s) {
-						t.Errorf("%s: %q lacks %q", w.id, text, s)
-					}
-				}
+			if len(fs) != len(slices.CompactFunc(slices.Clone(fs), func(a, b Finding) bool { return a.ID == b.ID })) {
+				t.Errorf("one finding per rule, got %v", ids(fs))
 			}
+			expectIn(t, fs, tc.want...)
 		})
 	}
 	// One rule per ID, in the order the provider shows them.
