@@ -77,12 +77,12 @@ func TestValidateAllowPrefix(t *testing.T) {
 }
 
 func TestNormalize(t *testing.T) {
-	n, err := Posture{IPv6Clients: IPv6Refuse, Ports: []uint16{587, 25, 587}, AllowIPv6From: mustPrefixes(t, "fd00:1::/64", "fd00:1:0:1::/64", "fd00::/8")}.Normalize()
+	n, err := Posture{IPv6Clients: IPv6Refuse, Ports: []uint16{587, 25, 587}, AllowIPv6From: []netip.Prefix{netip.MustParsePrefix("fd00:1::/64"), netip.MustParsePrefix("fd00:1:0:1::/64"), netip.MustParsePrefix("fd00::/8")}}.Normalize()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n.Table != DefaultTable || n.RejectWith != RejectTCPReset || !slices.Equal(n.Ports, []uint16{25, 587}) ||
-		!slices.Equal(n.AllowIPv6From, mustPrefixes(t, "fd00::/8")) {
+		!slices.Equal(n.AllowIPv6From, []netip.Prefix{netip.MustParsePrefix("fd00::/8")}) {
 		t.Errorf("Normalize = %+v", n)
 	}
 	n, err = Posture{IPv6Clients: IPv6Allow}.Normalize()
@@ -95,7 +95,7 @@ func TestNormalize(t *testing.T) {
 		{IPv6Clients: IPv6Refuse, RejectWith: "reset"}:                                                                 `reject_with is "reset"; it must be "tcp-reset" (clients fall back to IPv4 at once) or "drop"`,
 		{IPv6Clients: IPv6Refuse, Ports: []uint16{0}}:                                                                  "port 0 is out of range: TCP ports are 1 to 65535",
 		{IPv6Clients: IPv6Refuse, Table: "9"}:                                                                          `table name "9" is not a valid nftables name`,
-		{IPv6Clients: IPv6Refuse, AllowIPv6From: mustPrefixes(t, "198.18.0.0/15")}:                                     `"198.18.0.0/15" is an IPv4 prefix; allow_ipv6_from takes IPv6 prefixes such as fd12:3456:789a::/48`,
+		{IPv6Clients: IPv6Refuse, AllowIPv6From: []netip.Prefix{netip.MustParsePrefix("198.18.0.0/15")}}:               `"198.18.0.0/15" is an IPv4 prefix; allow_ipv6_from takes IPv6 prefixes such as fd12:3456:789a::/48`,
 		{IPv6Clients: IPv6Refuse, AllowIPv6From: []netip.Prefix{netip.PrefixFrom(netip.MustParseAddr("fd00::1"), 64)}}: `"fd00::1/64" has host bits set; did you mean fd00::/64?`,
 	} {
 		if _, err := p.Normalize(); err == nil || !strings.Contains(err.Error(), want) {
@@ -142,13 +142,4 @@ func TestDiffWords(t *testing.T) {
 	if d := Diff(Posture{IPv6Clients: IPv6Allow, RejectWith: RejectDrop}, Posture{IPv6Clients: IPv6Allow, Ports: DefaultPorts()}); d != nil {
 		t.Errorf("Diff(allow, allow) = %q", d)
 	}
-}
-
-func mustPrefixes(t *testing.T, ss ...string) []netip.Prefix {
-	t.Helper()
-	var out []netip.Prefix
-	for _, s := range ss {
-		out = append(out, netip.MustParsePrefix(s))
-	}
-	return out
 }
