@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host/local"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/probe"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/provider"
 )
@@ -27,7 +28,7 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
 
-	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
+	err := providerserver.Serve(context.Background(), provider.New(version, local.New), providerserver.ServeOpts{
 		Address:         "registry.terraform.io/dockeripv6/dockeripv6",
 		Debug:           debug,
 		ProtocolVersion: 6,

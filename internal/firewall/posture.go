@@ -1,9 +1,9 @@
-// Package firewall owns one nftables table (inet family, default name
-// "dockeripv6") that decides whether IPv6 clients may reach the mail ports a
-// Docker host publishes. It writes that table in a single nftables
-// transaction, reads it back from the kernel, reports drift, removes it, and
-// lists the other firewalls it finds, all through netlink (google/nftables);
-// it never runs the nft binary and never writes any other table.
+// Package firewall is the IPv6 posture for the mail ports a Docker host
+// publishes, as a value: one table of its own (inet family, default name
+// "dockeripv6") that decides whether IPv6 clients may reach those ports.
+// Posture, Normalize, Diff and the validators are pure; Handle is how a
+// machine's firewall is written and read (internal/firewall/nft writes it
+// with nftables), and Finding is one other firewall found beside it.
 //
 // Two paths lead an IPv6 client to a published port:
 //
@@ -19,10 +19,6 @@
 // never refused. IPv4 is never touched. IPv6 routed to a container's own
 // address without DNAT is not refused either (the client address is kept
 // there, which is what the posture is about).
-//
-// Every function takes the connection that says which network namespace to
-// work in (see Connect). ctx is checked before each operation; the netlink
-// calls themselves cannot be cancelled (each is a few milliseconds).
 package firewall
 
 import (

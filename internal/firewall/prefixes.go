@@ -5,10 +5,12 @@ import (
 	"slices"
 )
 
-// span is an inclusive range of IPv6 addresses.
-type span struct{ lo, hi netip.Addr }
+// Range is an inclusive range of IPv6 addresses: the form in which the kernel
+// stores an interval set such as allow_ipv6_from.
+type Range struct{ First, Last netip.Addr }
 
-var maxIPv6 = netip.AddrFrom16([16]byte{
+// MaxIPv6 is the last IPv6 address, ffff:ffff:...:ffff.
+var MaxIPv6 = netip.AddrFrom16([16]byte{
 	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 })
@@ -22,17 +24,17 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
-// mergeSpans sorts spans and joins overlapping and adjacent ones.
-func mergeSpans(in []span) []span {
+// mergeRanges sorts ranges and joins overlapping and adjacent ones.
+func mergeRanges(in []Range) []Range {
 	s := slices.Clone(in)
-	slices.SortFunc(s, func(a, b span) int { return a.lo.Compare(b.lo) })
-	var out []span
+	slices.SortFunc(s, func(a, b Range) int { return a.First.Compare(b.First) })
+	var out []Range
 	for _, x := range s {
 		if n := len(out); n > 0 {
 			last := &out[n-1]
-			if last.hi == maxIPv6 || x.lo.Compare(last.hi.Next()) <= 0 {
-				if x.hi.Compare(last.hi) > 0 {
-					last.hi = x.hi
+			if last.Last == MaxIPv6 || x.First.Compare(last.Last.Next()) <= 0 {
+				if x.Last.Compare(last.Last) > 0 {
+					last.Last = x.Last
 				}
 				continue
 			}
@@ -42,16 +44,16 @@ func mergeSpans(in []span) []span {
 	return out
 }
 
-// spanPrefixes splits an address range into the fewest CIDR prefixes.
-func spanPrefixes(s span) []netip.Prefix {
+// rangePrefixes splits an address range into the fewest CIDR prefixes.
+func rangePrefixes(s Range) []netip.Prefix {
 	var out []netip.Prefix
-	lo := s.lo
+	lo := s.First
 	for {
 		// The largest block that starts at lo and ends at or before hi.
 		var p netip.Prefix
 		for bits := 0; bits <= 128; bits++ {
 			c := netip.PrefixFrom(lo, bits)
-			if c.Masked().Addr() != lo || lastAddr(c).Compare(s.hi) > 0 {
+			if c.Masked().Addr() != lo || lastAddr(c).Compare(s.Last) > 0 {
 				continue
 			}
 			p = c
@@ -59,23 +61,25 @@ func spanPrefixes(s span) []netip.Prefix {
 		}
 		out = append(out, p)
 		end := lastAddr(p)
-		if end.Compare(s.hi) >= 0 || end == maxIPv6 {
+		if end.Compare(s.Last) >= 0 || end == MaxIPv6 {
 			return out
 		}
 		lo = end.Next()
 	}
 }
 
-func prefixSpans(ps []netip.Prefix) []span {
-	var spans []span
+// PrefixRanges is the IPv6 prefixes of ps as sorted, merged address ranges
+// (entries that are not IPv6 prefixes are ignored).
+func PrefixRanges(ps []netip.Prefix) []Range {
+	var rs []Range
 	for _, p := range ps {
 		if !p.IsValid() || !p.Addr().Is6() || p.Addr().Is4In6() {
 			continue
 		}
 		p = netip.PrefixFrom(p.Addr().WithZone(""), p.Bits()).Masked()
-		spans = append(spans, span{p.Addr(), lastAddr(p)})
+		rs = append(rs, Range{p.Addr(), lastAddr(p)})
 	}
-	return mergeSpans(spans)
+	return mergeRanges(rs)
 }
 
 // CanonicalPrefixes returns the smallest sorted list of IPv6 prefixes that
@@ -85,9 +89,15 @@ func prefixSpans(ps []netip.Prefix) []span {
 // them first). The kernel stores the allow set as address ranges, so this is
 // the form Read returns.
 func CanonicalPrefixes(ps []netip.Prefix) []netip.Prefix {
+	return RangePrefixes(PrefixRanges(ps))
+}
+
+// RangePrefixes is the smallest sorted list of CIDR prefixes covering exactly
+// the addresses in rs (ranges may overlap or touch).
+func RangePrefixes(rs []Range) []netip.Prefix {
 	var out []netip.Prefix
-	for _, s := range prefixSpans(ps) {
-		out = append(out, spanPrefixes(s)...)
+	for _, r := range mergeRanges(rs) {
+		out = append(out, rangePrefixes(r)...)
 	}
 	return out
 }

@@ -75,6 +75,9 @@ type Facts struct {
 	// OtherFirewalls are firewall.OtherFirewalls merged with the unit states
 	// (firewall.MergeUnitStates).
 	OtherFirewalls []firewall.Finding
+	// Units are the ActiveStates of the firewall frontends' units
+	// (firewall.FrontendUnits); nil when systemd could not be asked.
+	Units map[string]string
 
 	// GaiConf is what /etc/gai.conf says about address selection.
 	GaiConf GaiConf

@@ -101,28 +101,6 @@ type adder func(id, sev, msg, fix string)
 
 // --- settings as the daemon will read them, and as it runs ---
 
-// flag finds a dockerd command-line flag: "--name", "--name=value" or
-// "--name value" (the last only when value is true for string flags).
-func (f Facts) flag(name string, boolean bool) (string, bool) {
-	for i, a := range f.DaemonFlags {
-		if a == "--"+name || a == "-"+name {
-			if boolean {
-				return "true", true
-			}
-			if i+1 < len(f.DaemonFlags) {
-				return f.DaemonFlags[i+1], true
-			}
-			return "", true
-		}
-		for _, p := range []string{"--" + name + "=", "-" + name + "="} {
-			if v, ok := strings.CutPrefix(a, p); ok {
-				return v, true
-			}
-		}
-	}
-	return "", false
-}
-
 // setting is a boolean daemon setting as dockerd reads it at start: its
 // command-line flag or daemon.json (dockerd refuses to start with both).
 type setting struct {
@@ -131,7 +109,7 @@ type setting struct {
 }
 
 func (f Facts) configBool(key string, file *bool) setting {
-	if v, ok := f.flag(key, true); ok {
+	if v, ok := daemonconfig.LookupFlag(f.DaemonFlags, key, true); ok {
 		b, err := strconv.ParseBool(v)
 		if err == nil {
 			return setting{&b, "dockerd's --" + key + " flag"}
@@ -144,7 +122,7 @@ func (f Facts) configBool(key string, file *bool) setting {
 }
 
 func (f Facts) configString(key string, file *string) (string, bool) {
-	if v, ok := f.flag(key, false); ok {
+	if v, ok := daemonconfig.LookupFlag(f.DaemonFlags, key, false); ok {
 		return v, true
 	}
 	if file != nil {
@@ -482,26 +460,21 @@ func (f Facts) experimentalUnneeded(add adder) {
 }
 
 func (f Facts) firewalls(add adder) {
-	var ufw, fwd []string
-	for _, o := range f.OtherFirewalls {
-		switch o.Kind {
-		case firewall.KindUFW:
-			ufw = append(ufw, o.Name+": "+o.Detail)
-		case firewall.KindFirewalld:
-			fwd = append(fwd, o.Name+": "+o.Detail)
-		}
-	}
+	fix := "Decide IPv6 for the mail ports in dockeripv6_firewall: its own nftables table, on the input and forward hooks, applies whether docker-proxy or Docker's NAT carries the connection. " + firewall.DockerUserAdvice
 	nat := f.natBypass()
-	fix := "Decide IPv6 for the mail ports in dockeripv6_firewall: its own nftables table, on the input and forward hooks, applies whether docker-proxy or Docker's NAT carries the connection. For other rules on Docker-published ports use the DOCKER-USER chain; UFW/firewalld rules do not reach them."
-	if len(ufw) > 0 {
-		add(IDUFWActive, SeverityWarning,
-			fmt.Sprintf("UFW is active (%s). UFW filters only traffic addressed to the host: IPv6 relayed by docker-proxy passes its rules, but connections Docker NATs to containers (IPv4 always, IPv6 once ip6tables is on and the network has IPv6) bypass them.%s",
-				strings.Join(ufw, "; "), nat), fix)
-	}
-	if len(fwd) > 0 {
-		add(IDFirewalldActive, SeverityWarning,
-			fmt.Sprintf("firewalld is active (%s). Docker puts its bridges in firewalld's zone \"docker\" (target ACCEPT) and, from Docker 27, adds the policy \"docker-forwarding\": connections Docker NATs to containers are not filtered by the zones' rules.%s",
-				strings.Join(fwd, "; "), nat), fix)
+	for _, r := range []struct {
+		fe firewall.Frontend
+		id string
+	}{{firewall.UFW, IDUFWActive}, {firewall.Firewalld, IDFirewalldActive}} {
+		var seen []string
+		for _, o := range f.OtherFirewalls {
+			if o.Kind == r.fe.Kind {
+				seen = append(seen, o.Name+": "+o.Detail)
+			}
+		}
+		if len(seen) > 0 {
+			add(r.id, SeverityWarning, fmt.Sprintf("%s is active (%s). %s%s", r.fe.Name, strings.Join(seen, "; "), r.fe.Bypass("published ports"), nat), fix)
+		}
 	}
 }
 

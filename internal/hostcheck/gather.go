@@ -11,7 +11,7 @@ import (
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
 )
 
-// Source is the machine Gather reads (internal/host.Local for this one). Each
+// Source is the machine Gather reads (internal/host/local.Host for this one). Each
 // method is one read; Gather calls each once.
 type Source interface {
 	// ReadConfig reads daemon.json; a missing file is (nil, false, nil).
@@ -43,12 +43,10 @@ type Daemon struct {
 // reported as the facts-incomplete finding.
 func Gather(ctx context.Context, src Source, daemonJSON, dockerUnit string) (Facts, error) {
 	f := Facts{DaemonJSONPath: daemonJSON}
-	gap := func(what string, err error) { f.Gaps = append(f.Gaps, what+": "+err.Error()) }
+	gap := f.gap
 
-	flags, units, uerr := src.Units(ctx, dockerUnit, "ufw.service", "firewalld.service")
-	if uerr != nil {
-		gap("systemd", uerr)
-	} else if flags == nil {
+	flags, uerr := f.readUnits(ctx, src, dockerUnit)
+	if uerr == nil && flags == nil {
 		gap(dockerUnit+" ExecStart", fmt.Errorf("not found"))
 	}
 	f.DaemonFlags = flags
@@ -88,11 +86,7 @@ func Gather(ctx context.Context, src Source, daemonJSON, dockerUnit string) (Fac
 	if f.Networks, f.IPv6NAT, err = ReadDocker(ctx, cli); err != nil {
 		return f, err
 	}
-	others, err := src.OtherFirewalls(ctx)
-	if err != nil {
-		gap("nftables", err)
-	}
-	f.OtherFirewalls = firewall.MergeUnitStates(others, units)
+	f.readFirewalls(ctx, src)
 
 	if f.IPv6Forwarding, err = ReadForwarding(DefaultProcSys); err != nil {
 		gap("IPv6 forwarding", err)
@@ -112,4 +106,47 @@ func Gather(ctx context.Context, src Source, daemonJSON, dockerUnit string) (Fac
 		gap(DefaultGaiConf, err)
 	}
 	return f, nil
+}
+
+// gap records what could not be observed.
+func (f *Facts) gap(what string, err error) { f.Gaps = append(f.Gaps, what+": "+err.Error()) }
+
+// readUnits reads, over one systemd connection, the flags of dockerUnit (none
+// when "") and the states of the firewall frontends' units into f.Units.
+func (f *Facts) readUnits(ctx context.Context, src Source, dockerUnit string) ([]string, error) {
+	flags, units, err := src.Units(ctx, dockerUnit, firewall.FrontendUnits()...)
+	if err != nil {
+		f.gap("systemd", err)
+		return nil, err
+	}
+	f.Units = units
+	return flags, nil
+}
+
+// readFirewalls reads the other firewalls and merges f.Units into them.
+func (f *Facts) readFirewalls(ctx context.Context, src Source) {
+	others, err := src.OtherFirewalls(ctx)
+	if err != nil {
+		f.gap("nftables", err)
+	}
+	f.OtherFirewalls = firewall.MergeUnitStates(others, f.Units)
+}
+
+// GatherPosture collects the facts the posture rules (PostureFindings) are
+// judged on: the firewall frontends' units, the other firewalls, and Docker's
+// networks with their running containers. Nothing is an error: what cannot be
+// read is a gap, and the rules that need it stay silent.
+func GatherPosture(ctx context.Context, src Source) Facts {
+	var f Facts
+	_, _ = f.readUnits(ctx, src, "")
+	f.readFirewalls(ctx, src)
+	cli, err := src.DockerAPI(ctx)
+	if err == nil {
+		f.Networks, _, err = ReadDocker(ctx, cli)
+	}
+	if err != nil {
+		f.Networks = nil
+		f.gap("Docker", err)
+	}
+	return f
 }

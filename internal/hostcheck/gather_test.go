@@ -77,3 +77,27 @@ func TestGatherReadsEachOnceAndTellsGapsFromErrors(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestGatherPostureNeverFails(t *testing.T) {
+	src := &fakeSource{calls: map[string]int{}}
+	f := GatherPosture(context.Background(), src)
+	for _, m := range []string{"Units", "OtherFirewalls", "DockerAPI"} {
+		if src.calls[m] != 1 {
+			t.Errorf("%s called %d times, want once", m, src.calls[m])
+		}
+	}
+	if src.calls["Daemon"]+src.calls["ReadConfig"] != 0 {
+		t.Errorf("the posture needs neither the daemon's state nor daemon.json: %v", src.calls)
+	}
+	if f.Units["ufw.service"] != "active" || len(f.OtherFirewalls) != 1 || f.OtherFirewalls[0].Name != "ufw.service" {
+		t.Errorf("units %v, other firewalls %+v", f.Units, f.OtherFirewalls)
+	}
+	// Docker unreachable: a gap, no networks, so the Docker rules stay silent.
+	if f.Networks != nil || len(f.Gaps) != 1 || !strings.Contains(f.Gaps[0], "Docker: no Docker API") {
+		t.Errorf("networks %v, gaps %q", f.Networks, f.Gaps)
+	}
+	src = &fakeSource{calls: map[string]int{}, systemdErr: errors.New("no bus")}
+	if f := GatherPosture(context.Background(), src); f.Units != nil || len(f.Gaps) != 2 {
+		t.Errorf("systemd unreachable: units %v, gaps %q", f.Units, f.Gaps)
+	}
+}

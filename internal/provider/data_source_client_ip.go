@@ -101,8 +101,7 @@ func (d *ClientIPDataSource) Read(ctx context.Context, req datasource.ReadReques
 		resp.Diagnostics.AddError("Provider Not Configured", "dockeripv6_client_ip needs the provider's Docker connection")
 		return
 	}
-	cli, err := d.data.Docker.API(ctx)
-	if err != nil {
+	if _, err := d.data.Host.DockerClient().API(ctx); err != nil {
 		resp.Diagnostics.AddError("Docker Daemon Unreachable", err.Error())
 		return
 	}
@@ -115,7 +114,7 @@ func (d *ClientIPDataSource) Read(ctx context.Context, req datasource.ReadReques
 	if s := m.Timeout.ValueString(); s != "" {
 		opts.Timeout, _ = time.ParseDuration(s) // validated
 	}
-	res, err := probe.Run(ctx, cli, opts)
+	res, err := d.data.Host.ClientIP(ctx, opts)
 	if err != nil {
 		resp.Diagnostics.AddError("Client-IP Probe Failed", fmt.Sprintf("The measurement could not be made: %v", err))
 		return

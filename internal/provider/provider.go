@@ -14,10 +14,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/dockerapi"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host"
-	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/systemd"
 )
 
 var (
@@ -28,11 +26,14 @@ var (
 // Provider is the dockeripv6 provider.
 type Provider struct {
 	version string
+	// newHost makes the machine the provider works on from docker_host.
+	newHost host.Factory
 }
 
-// New returns the provider factory for providerserver.
-func New(version string) func() provider.Provider {
-	return func() provider.Provider { return &Provider{version: version} }
+// New returns the provider factory for providerserver; newHost makes the
+// machine resources and data sources work on (local.New: this one).
+func New(version string, newHost host.Factory) func() provider.Provider {
+	return func() provider.Provider { return &Provider{version: version, newHost: newHost} }
 }
 
 // providerModel is the provider block.
@@ -42,46 +43,8 @@ type providerModel struct {
 
 // providerData is what resources and data sources receive from Configure.
 type providerData struct {
-	// Host is the machine the daemon.json transaction works on (Docker at Docker).
-	Host   *host.Local
-	Docker *dockerapi.Client
-	// Systemd dials systemd's manager (the system D-Bus; DBUS_SYSTEM_BUS_ADDRESS is honoured).
-	Systemd func(ctx context.Context) (systemdManager, error)
-}
-
-// systemdManager is what the provider needs from systemd (internal/systemd.Client).
-type systemdManager interface {
-	systemd.Manager
-	Close()
-}
-
-// host is the machine; built from Docker when a test made providerData by hand.
-func (d *providerData) host() *host.Local {
-	if d.Host == nil {
-		d.Host = &host.Local{Docker: d.Docker}
-	}
-	return d.Host
-}
-
-func (d *providerData) systemd(ctx context.Context) (systemdManager, error) {
-	return d.Systemd(ctx)
-}
-
-// dockerVersion is the running daemon's release, for the version rules.
-func (d *providerData) dockerVersion(ctx context.Context) (daemonconfig.DockerVersion, error) {
-	v, err := d.Docker.ServerVersion(ctx)
-	if err != nil {
-		return daemonconfig.DockerVersion{}, err
-	}
-	return daemonconfig.ParseVersion(v.Server, v.API)
-}
-
-func dialSystemd(ctx context.Context) (systemdManager, error) {
-	c, err := systemd.Dial(ctx)
-	if err != nil {
-		return nil, err // never a nil *Client inside a non-nil interface
-	}
-	return c, nil
+	// Host is the only way to the machine.
+	Host host.Host
 }
 
 func (p *Provider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -121,9 +84,8 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 			"docker_host depends on a value that is not known until apply; set it to a literal or a variable.")
 		return
 	}
-	local := host.NewLocal(m.DockerHost.ValueString())
-	data := &providerData{Host: local, Docker: local.Docker, Systemd: dialSystemd}
-	tflog.Debug(ctx, "configured dockeripv6 provider", map[string]any{"docker_host": data.Docker.Host})
+	data := &providerData{Host: p.newHost(m.DockerHost.ValueString())}
+	tflog.Debug(ctx, "configured dockeripv6 provider", map[string]any{"docker_host": data.Host.DockerClient().Host})
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }

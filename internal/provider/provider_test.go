@@ -11,13 +11,14 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host/local"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/probe"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox"
 )
 
 // testProviders serves the provider in-process to the real terraform binary.
 var testProviders = map[string]func() (tfprotov6.ProviderServer, error){
-	"dockeripv6": providerserver.NewProtocol6WithError(New("test")()),
+	"dockeripv6": providerserver.NewProtocol6WithError(New("test", local.New)()),
 }
 
 func TestMain(m *testing.M) {

@@ -26,7 +26,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
-	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host"
 )
 
 var (
@@ -336,9 +335,6 @@ func poolsValue(ctx context.Context, pools *[]daemonconfig.Pool, diags *diag.Dia
 	return l
 }
 
-// readDaemonJSON reads daemon.json on this machine; a missing file reads as empty.
-func readDaemonJSON(p string) ([]byte, bool, error) { return (&host.Local{}).ReadConfig(p) }
-
 // noPrivate is the private state of a resource that has none yet.
 type noPrivate struct{}
 
@@ -354,7 +350,7 @@ func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.Modi
 		}
 		before, d := loadBefore(ctx, req.Private)
 		resp.Diagnostics.Append(d...)
-		preview, err := daemonconfig.Plan(ctx, r.data.host(), daemonconfig.Request{
+		preview, err := daemonconfig.Plan(ctx, r.data.Host, daemonconfig.Request{
 			Path: state.Path.ValueString(), Before: before, Destroy: true, Restart: state.restart().policy()})
 		if err == nil && preview.Changed {
 			r.warnRestart(ctx, state, "Destroying dockeripv6_daemon_config puts the owned daemon.json keys back to their earlier values and restarts dockerd", &resp.Diagnostics)
@@ -372,7 +368,7 @@ func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.Modi
 	desired := desiredSettings(ctx, plan, &resp.Diagnostics)
 
 	// The file as it is now: validation judges what dockerd will read after the merge.
-	data, _, err := readDaemonJSON(plan.Path.ValueString())
+	data, _, err := r.data.Host.ReadConfig(plan.Path.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("path"), "Cannot Read daemon.json", err.Error())
 		return
@@ -412,7 +408,7 @@ func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.Modi
 	restart := plan.restart()
 	req2, d2 := r.request(ctx, plan, priorModel(ctx, req.State, &resp.Diagnostics), req.Private)
 	resp.Diagnostics.Append(d2...)
-	preview, err := daemonconfig.Plan(ctx, r.data.host(), req2)
+	preview, err := daemonconfig.Plan(ctx, r.data.Host, req2)
 	if err != nil {
 		tflog.Warn(ctx, "cannot preview the daemon.json apply", map[string]any{"error": err.Error()})
 		return
@@ -470,7 +466,7 @@ func (r *DaemonConfigResource) warnRestart(ctx context.Context, m daemonConfigMo
 	if r.data == nil {
 		return
 	}
-	n, err := r.data.Docker.RunningContainers(ctx)
+	n, err := r.data.Host.DockerClient().RunningContainers(ctx)
 	detail := what + ". "
 	switch {
 	case err != nil:
@@ -478,7 +474,7 @@ func (r *DaemonConfigResource) warnRestart(ctx context.Context, m daemonConfigMo
 	case n == 0:
 		detail += "No container is running, so nothing stops."
 	default:
-		info, _ := r.data.Docker.Info(ctx)
+		info, _ := r.data.Host.DockerClient().Info(ctx)
 		if info.LiveRestoreEnabled {
 			detail += fmt.Sprintf("%d running container(s) keep running: live-restore is on (as long as the bridge settings they use do not change).", n)
 		} else {
@@ -492,7 +488,7 @@ func (r *DaemonConfigResource) daemonVersion(ctx context.Context) (daemonconfig.
 	if r.data == nil {
 		return daemonconfig.DockerVersion{}, errors.New("provider not configured")
 	}
-	return r.data.dockerVersion(ctx)
+	return r.data.Host.DockerVersion(ctx)
 }
 
 func (r *DaemonConfigResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -566,7 +562,7 @@ func (r *DaemonConfigResource) apply(ctx context.Context, plan daemonConfigModel
 	if diags.HasError() {
 		return
 	}
-	res, err := daemonconfig.Apply(ctx, r.data.host(), req)
+	res, err := daemonconfig.Apply(ctx, r.data.Host, req)
 	reportApply(ctx, res, err, diags)
 	if err != nil {
 		return
@@ -612,7 +608,7 @@ func (r *DaemonConfigResource) Read(ctx context.Context, req resource.ReadReques
 		return
 	}
 	p := state.Path.ValueString()
-	data, _, err := readDaemonJSON(p)
+	data, _, err := r.data.Host.ReadConfig(p)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot Read daemon.json", err.Error())
 		return
@@ -625,7 +621,7 @@ func (r *DaemonConfigResource) Read(ctx context.Context, req resource.ReadReques
 	setManagedFromFile(ctx, &state, file, &resp.Diagnostics)
 	if r.data != nil {
 		unit := state.restart().Unit
-		if obs, err := r.data.host().Observe(ctx, unit); err == nil {
+		if obs, err := r.data.Host.Observe(ctx, unit); err == nil {
 			pending := daemonconfig.PendingKeys(file, obs)
 			state.RestartPending = types.BoolValue(len(pending) > 0)
 			state.DockerVersion = types.StringValue(obs.Version.String())
@@ -650,10 +646,10 @@ func (r *DaemonConfigResource) Delete(ctx context.Context, req resource.DeleteRe
 	}
 	before, diags := loadBefore(ctx, req.Private)
 	resp.Diagnostics.Append(diags...)
-	if _, exists, err := r.data.host().ReadConfig(state.Path.ValueString()); err == nil && !exists {
+	if _, exists, err := r.data.Host.ReadConfig(state.Path.ValueString()); err == nil && !exists {
 		return // nothing to put back
 	}
-	res, err := daemonconfig.Apply(ctx, r.data.host(), daemonconfig.Request{
+	res, err := daemonconfig.Apply(ctx, r.data.Host, daemonconfig.Request{
 		Path: state.Path.ValueString(), Before: before, Destroy: true, Restart: state.restart().policy()})
 	reportApply(ctx, res, err, &resp.Diagnostics)
 }
@@ -662,7 +658,7 @@ func (r *DaemonConfigResource) Delete(ctx context.Context, req resource.DeleteRe
 // file becomes managed, with its current value as the value to restore on destroy.
 func (r *DaemonConfigResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	p := req.ID
-	data, exists, err := readDaemonJSON(p)
+	data, exists, err := r.data.Host.ReadConfig(p)
 	if err != nil || !exists {
 		resp.Diagnostics.AddError("Cannot Import daemon.json", fmt.Sprintf("reading %s: %v", p, errOr(err, "no such file")))
 		return

@@ -23,7 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
-	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host/local"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox"
 )
 
@@ -152,7 +152,7 @@ func TestAccDaemonConfig_mergeRestartVerifyDestroy(t *testing.T) {
 					if !br.EnableIPv6 {
 						return fmt.Errorf("default bridge has no IPv6 after apply")
 					}
-					if chain := host.DockerIP6Chain(); chain == nil || !*chain {
+					if chain := local.DockerIP6Chain(); chain == nil || !*chain {
 						return fmt.Errorf("no ip6tables DOCKER chain after apply (%v)", chain)
 					}
 					return nil

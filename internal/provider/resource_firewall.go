@@ -6,14 +6,10 @@ import (
 	"math/big"
 	"net/netip"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/network"
-	"github.com/google/nftables"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -29,6 +25,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/hostcheck"
 )
 
 var (
@@ -65,9 +62,6 @@ var fwOtherAttrTypes = map[string]attr.Type{
 }
 
 var fwOtherType = types.ObjectType{AttrTypes: fwOtherAttrTypes}
-
-// fwUnits are the systemd units whose state goes into other_firewalls and the plan warnings.
-var fwUnits = []string{"ufw.service", "firewalld.service"}
 
 func fwDefaultPorts() types.Set {
 	var elems []attr.Value
@@ -464,174 +458,49 @@ func (r *FirewallResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	if r.data == nil {
 		return
 	}
-	r.warnOtherFilters(ctx, n, &resp.Diagnostics)
-	r.warnDocker(ctx, n, &resp.Diagnostics)
+	r.warnPosture(ctx, n, &resp.Diagnostics)
 }
 
-// warnOtherFilters warns when UFW or firewalld run beside the posture: what they
-// filter and what they stop filtering once Docker NATs IPv6.
-func (r *FirewallResource) warnOtherFilters(ctx context.Context, p firewall.Posture, diags *diag.Diagnostics) {
-	units := r.unitStates(ctx)
-	var findings []firewall.Finding
-	if conn, done, err := firewall.Connect(""); err == nil {
-		findings, err = firewall.OtherFirewalls(ctx, conn, p.Table)
-		_ = done()
-		if err != nil {
-			tflog.Debug(ctx, "cannot list other firewalls for plan warnings", map[string]any{"error": err.Error()})
-		}
-	}
-	seen := func(kind string) bool {
-		return slices.ContainsFunc(findings, func(f firewall.Finding) bool { return f.Kind == kind })
-	}
-	ports := fwPortList(p.Ports)
-	after := "This table refuses or allows IPv6 on both paths, so ipv6_clients = \"" + p.IPv6Clients + "\" holds either way; " +
-		"to restrict who reaches published ports over IPv4 (and IPv6 once NATed), use Docker's DOCKER-USER chain, not the frontend's own rules."
-	type frontend struct{ unit, kind, name, does string }
-	for _, f := range []frontend{
-		{"ufw.service", firewall.KindUFW, "UFW",
-			"UFW's rules sit in the INPUT chain. They still decide IPv6 connections addressed to the host itself: SSH, and " +
-				"published ports that docker-proxy answers because the container has no IPv6 address. Once Docker NATs IPv6 " +
-				"(ip6tables on and the container on a network with an IPv6 subnet), Docker rewrites the destination in the nat " +
-				"table's PREROUTING chain, before INPUT, and forwards the connection to the container: UFW's allow and deny " +
-				"rules for " + ports + " then no longer apply to IPv6, just as they never applied to published IPv4 ports " +
-				"(ufw-docker's IPv6 rules are a separate after6.rules block)."},
-		{"firewalld.service", firewall.KindFirewalld, "firewalld",
-			"firewalld's zones still decide IPv6 connections addressed to the host itself: SSH, and published ports that " +
-				"docker-proxy answers because the container has no IPv6 address. Once Docker NATs IPv6 (ip6tables on and the " +
-				"container on a network with an IPv6 subnet), Docker DNATs the connection before input filtering and forwards " +
-				"it to its bridges, which it puts in firewalld's zone \"docker\" (target ACCEPT; Docker 27.0.1+ adds the policy " +
-				"\"docker-forwarding\"): the services and ports of firewalld's zones then no longer apply to IPv6 for " + ports + "."},
-	} {
-		state := units[f.unit]
-		active := state != "" && state != "inactive" && state != "failed"
-		if !active && !seen(f.kind) {
-			continue
-		}
-		var how string
-		switch {
-		case active:
-			how = fmt.Sprintf("systemd reports %s %s.", f.unit, state)
-		case state != "":
-			how = fmt.Sprintf("systemd reports %s %s, but %s's rules are still in nftables.", f.unit, state, f.name)
-		default:
-			how = fmt.Sprintf("%s's rules are in nftables.", f.name)
-		}
-		tflog.Info(ctx, "other firewall frontend active", map[string]any{"unit": f.unit, "state": state})
-		diags.AddWarning(fmt.Sprintf("%s Is Active: It Does Not Filter IPv6 That Docker NATs", f.name), how+" "+f.does+" "+after)
-	}
+// postureWarnings are the summaries and attributes of the posture findings
+// (hostcheck.PostureFindings) as plan warnings.
+var postureWarnings = map[string]struct{ summary, attribute string }{
+	hostcheck.IDPostureBesideUFW:         {"UFW Is Active: It Does Not Filter IPv6 That Docker NATs", ""},
+	hostcheck.IDPostureBesideFirewalld:   {"firewalld Is Active: It Does Not Filter IPv6 That Docker NATs", ""},
+	hostcheck.IDRefuseBesideIPv6Networks: {"IPv6 Refused Beside Docker Networks With IPv6", "ipv6_clients"},
+	hostcheck.IDPortsNotPublished:        {"Ports Not Published By Any Container", "ports"},
 }
 
-// warnDocker warns, from the Docker API, about a refuse posture beside networks
-// with IPv6 and about ports no running container publishes. An unreachable
-// daemon only skips these warnings.
-func (r *FirewallResource) warnDocker(ctx context.Context, p firewall.Posture, diags *diag.Diagnostics) {
+// warnPosture warns about what else decides whether IPv6 clients reach the
+// posture's ports: UFW or firewalld beside it, a refuse posture beside Docker
+// networks with IPv6, ports no running container publishes. What cannot be read
+// (systemd, nftables, an unreachable Docker daemon) only skips its warnings.
+func (r *FirewallResource) warnPosture(ctx context.Context, p firewall.Posture, diags *diag.Diagnostics) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	cli, err := r.data.Docker.API(ctx)
-	if err != nil {
-		tflog.Info(ctx, "Docker daemon unreachable; skipping the firewall's Docker plan warnings", map[string]any{"error": err.Error()})
-		return
+	facts := hostcheck.GatherPosture(ctx, r.data.Host)
+	for _, g := range facts.Gaps {
+		tflog.Info(ctx, "skipping the firewall plan warnings that need what could not be read", map[string]any{"gap": g})
 	}
-	if p.IPv6Clients == firewall.IPv6Refuse {
-		nets, err := cli.NetworkList(ctx, network.ListOptions{})
-		if err != nil {
-			tflog.Info(ctx, "cannot list Docker networks; skipping the IPv6-network warning", map[string]any{"error": err.Error()})
+	for _, f := range hostcheck.PostureFindings(facts, p) {
+		w := postureWarnings[f.ID]
+		tflog.Info(ctx, "firewall plan warning", map[string]any{"id": f.ID})
+		if w.attribute == "" {
+			diags.AddWarning(w.summary, f.Message+" "+f.Fix)
 		} else {
-			var withV6 []string
-			for _, n := range nets {
-				if !n.EnableIPv6 {
-					continue
-				}
-				var subnets []string
-				for _, c := range n.IPAM.Config {
-					if pfx, err := netip.ParsePrefix(c.Subnet); err == nil && pfx.Addr().Is6() {
-						subnets = append(subnets, pfx.String())
-					}
-				}
-				if len(subnets) > 0 {
-					withV6 = append(withV6, fmt.Sprintf("%s (%s)", n.Name, strings.Join(subnets, ", ")))
-				}
-			}
-			sort.Strings(withV6)
-			if len(withV6) > 0 {
-				diags.AddAttributeWarning(path.Root("ipv6_clients"), "IPv6 Refused Beside Docker Networks With IPv6",
-					fmt.Sprintf("ipv6_clients = \"refuse\" turns remote IPv6 clients away from %s so that they fall back to IPv4, but these "+
-						"Docker networks have an IPv6 subnet: %s. The two cures for masqueraded IPv6 clients contradict each other: "+
-						"a network with IPv6 (and ip6tables) exists so that IPv6 clients reach the mail server with their own address, "+
-						"and this table refuses those same clients before they get there. Choose one: ipv6_clients = \"allow\" to keep native "+
-						"IPv6 on those networks, or keep \"refuse\" and take IPv6 off them.",
-						fwPortList(p.Ports), strings.Join(withV6, "; ")))
-			}
+			diags.AddAttributeWarning(path.Root(w.attribute), w.summary, f.Message+" "+f.Fix)
 		}
 	}
-	ctrs, err := cli.ContainerList(ctx, container.ListOptions{})
-	if err != nil {
-		tflog.Info(ctx, "cannot list Docker containers; skipping the unpublished-port warning", map[string]any{"error": err.Error()})
-		return
-	}
-	published := map[uint16]bool{}
-	for _, c := range ctrs {
-		for _, port := range c.Ports {
-			if port.PublicPort != 0 && port.Type == "tcp" {
-				published[port.PublicPort] = true
-			}
-		}
-	}
-	var missing []uint16
-	for _, port := range p.Ports {
-		if !published[port] {
-			missing = append(missing, port)
-		}
-	}
-	tflog.Debug(ctx, "published TCP ports", map[string]any{"ports": fmt.Sprint(fwSortedKeys(published)), "not_published": fmt.Sprint(missing)})
-	if len(missing) == 0 {
-		return
-	}
-	now := "No running container publishes a TCP port."
-	if len(published) > 0 {
-		now = "Running containers publish " + fwPortList(fwSortedKeys(published)) + "."
-	}
-	diags.AddAttributeWarning(path.Root("ports"), "Ports Not Published By Any Container",
-		fmt.Sprintf("No running container publishes %s. %s The posture still applies to them (and to a container that "+
-			"publishes them later), but check for a typo or a port mapping that differs (compose \"2525:25\" publishes 2525), or drop "+
-			"ports the mail server does not offer.", fwPortList(missing), now))
-}
-
-func fwSortedKeys(m map[uint16]bool) []uint16 {
-	out := make([]uint16, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
-func fwPortList(ports []uint16) string {
-	s := make([]string, len(ports))
-	for i, p := range ports {
-		s[i] = strconv.Itoa(int(p))
-	}
-	if len(s) == 1 {
-		return "port " + s[0]
-	}
-	return "ports " + strings.Join(s, ", ")
 }
 
 // unitStates reads the ActiveState of ufw.service and firewalld.service over
 // D-Bus; nil when systemd cannot be asked.
 func (r *FirewallResource) unitStates(ctx context.Context) map[string]string {
-	if r.data == nil || r.data.Systemd == nil {
+	if r.data == nil {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	m, err := r.data.systemd(ctx)
-	if err != nil {
-		tflog.Info(ctx, "systemd unreachable; the state of ufw.service and firewalld.service is unknown", map[string]any{"error": err.Error()})
-		return nil
-	}
-	defer m.Close()
-	units, err := m.ActiveUnits(ctx, fwUnits...)
+	_, units, err := r.data.Host.Units(ctx, "", firewall.FrontendUnits()...)
 	if err != nil {
 		tflog.Info(ctx, "cannot read unit states from systemd", map[string]any{"error": err.Error()})
 		return nil
@@ -640,8 +509,8 @@ func (r *FirewallResource) unitStates(ctx context.Context) map[string]string {
 }
 
 // otherFirewalls is the other_firewalls value: nftables findings plus unit states.
-func (r *FirewallResource) otherFirewalls(ctx context.Context, conn *nftables.Conn, table string, diags *diag.Diagnostics) types.List {
-	findings, err := firewall.OtherFirewalls(ctx, conn, table)
+func (r *FirewallResource) otherFirewalls(ctx context.Context, conn firewall.Handle, table string, diags *diag.Diagnostics) types.List {
+	findings, err := conn.OtherFirewalls(ctx, table)
 	if err != nil {
 		diags.AddError("Cannot List Other Firewalls", fmt.Sprintf("Reading nftables' tables and chains: %v", err))
 		return types.ListNull(fwOtherType)
@@ -655,24 +524,24 @@ func (r *FirewallResource) otherFirewalls(ctx context.Context, conn *nftables.Co
 
 // ---- CRUD ---------------------------------------------------------------------
 
-func fwConnect(diags *diag.Diagnostics) (*nftables.Conn, func() error, bool) {
-	conn, done, err := firewall.Connect("")
+func (r *FirewallResource) fwConnect(ctx context.Context, diags *diag.Diagnostics) (firewall.Handle, func() error, bool) {
+	conn, err := r.data.Host.Firewall(ctx)
 	if err != nil {
 		diags.AddError("Cannot Reach nftables",
 			fmt.Sprintf("Opening a netlink connection to nftables failed: %v. The provider needs CAP_NET_ADMIN (run terraform as root on the Docker host).", err))
 		return nil, nil, false
 	}
-	return conn, done, true
+	return conn, conn.Close, true
 }
 
 // fwOpen connects to nftables and looks table up. When ok is false the error is in
 // diags and nothing is left open; otherwise the caller must call done.
-func fwOpen(ctx context.Context, table string, diags *diag.Diagnostics) (conn *nftables.Conn, done func() error, exists, ours, ok bool) {
-	conn, done, ok = fwConnect(diags)
+func (r *FirewallResource) fwOpen(ctx context.Context, table string, diags *diag.Diagnostics) (conn firewall.Handle, done func() error, exists, ours, ok bool) {
+	conn, done, ok = r.fwConnect(ctx, diags)
 	if !ok {
 		return nil, nil, false, false, false
 	}
-	exists, ours, err := firewall.Exists(ctx, conn, table)
+	exists, ours, err := conn.Exists(ctx, table)
 	if err != nil {
 		done()
 		diags.AddError("Cannot Read nftables", fmt.Sprintf("Looking for table inet %s: %v", table, err))
@@ -728,7 +597,7 @@ func (r *FirewallResource) write(ctx context.Context, plan firewallModel, diags 
 		diags.AddError("Invalid Firewall Posture", err.Error())
 		return plan, false
 	}
-	conn, done, exists, ours, ok := fwOpen(ctx, want.Table, diags)
+	conn, done, exists, ours, ok := r.fwOpen(ctx, want.Table, diags)
 	if !ok {
 		return plan, false
 	}
@@ -741,13 +610,13 @@ func (r *FirewallResource) write(ctx context.Context, plan firewallModel, diags 
 		"table": want.Table, "ipv6_clients": want.IPv6Clients, "reject_with": want.RejectWith,
 		"ports": fmt.Sprint(want.Ports), "allow_ipv6_from": fmt.Sprint(want.AllowIPv6From), "replacing": exists,
 	})
-	if err := firewall.Apply(ctx, conn, want); err != nil {
+	if err := conn.Apply(ctx, want); err != nil {
 		diags.AddError("Cannot Write Firewall Table",
 			fmt.Sprintf("%v. Nothing was changed: the kernel applies the table in one transaction or not at all.", err))
 		return plan, false
 	}
 
-	got, found, drift, err := firewall.Read(ctx, conn, want.Table)
+	got, found, drift, err := conn.Read(ctx, want.Table)
 	switch {
 	case err != nil:
 		diags.AddError("Cannot Read Back Firewall Table", fmt.Sprintf("The table was written, but reading it back failed: %v", err))
@@ -779,7 +648,7 @@ func (r *FirewallResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if table == "" {
 		table = state.ID.ValueString()
 	}
-	conn, done, exists, ours, ok := fwOpen(ctx, table, &resp.Diagnostics)
+	conn, done, exists, ours, ok := r.fwOpen(ctx, table, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -796,7 +665,7 @@ func (r *FirewallResource) Read(ctx context.Context, req resource.ReadRequest, r
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	got, found, drift, err := firewall.Read(ctx, conn, table)
+	got, found, drift, err := conn.Read(ctx, table)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot Read Firewall Table", fmt.Sprintf("Decoding table inet %s: %v", table, err))
 		return
@@ -832,7 +701,7 @@ func (r *FirewallResource) Delete(ctx context.Context, req resource.DeleteReques
 		return
 	}
 	table := state.Table.ValueString()
-	conn, done, exists, ours, ok := fwOpen(ctx, table, &resp.Diagnostics)
+	conn, done, exists, ours, ok := r.fwOpen(ctx, table, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -846,7 +715,7 @@ func (r *FirewallResource) Delete(ctx context.Context, req resource.DeleteReques
 		return
 	}
 	tflog.Info(ctx, "deleting firewall table", map[string]any{"table": table})
-	if err := firewall.Delete(ctx, conn, table); err != nil {
+	if err := conn.Delete(ctx, table); err != nil {
 		resp.Diagnostics.AddError("Cannot Delete Firewall Table", fmt.Sprintf("%v. The kernel removes a table in one transaction or not at all, so it is still there as it was.", err))
 	}
 }
@@ -858,7 +727,7 @@ func (r *FirewallResource) ImportState(ctx context.Context, req resource.ImportS
 		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("Import a dockeripv6_firewall by the name of its nftables inet table, for example %q: %v", firewall.DefaultTable, err))
 		return
 	}
-	_, done, exists, ours, ok := fwOpen(ctx, table, &resp.Diagnostics)
+	_, done, exists, ours, ok := r.fwOpen(ctx, table, &resp.Diagnostics)
 	if !ok {
 		return
 	}

@@ -39,8 +39,10 @@ import (
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/dockerapi"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host/local"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/probe"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/systemd"
 )
 
 // fwHostPort is the host port the test's mail stand-in publishes (container port 8080).
@@ -837,7 +839,7 @@ func TestFirewall_planWarnings(t *testing.T) {
 		_ = sandbox.SetFakeUnit("ufw.service", "")
 		_ = sandbox.SetFakeUnit("firewalld.service", "")
 	})
-	live := &providerData{Docker: dockerapi.New(""), Systemd: dialSystemd}
+	live := &providerData{Host: local.New("")}
 
 	t.Run("refuse with ufw, an IPv6 network and an unpublished port", func(t *testing.T) {
 		ds, plan := planWarnings(t, live, "refuse", fwHostPort, 4190)
@@ -887,7 +889,7 @@ func TestFirewall_planWarnings(t *testing.T) {
 		}
 	})
 	t.Run("docker unreachable: no Docker warnings, no error", func(t *testing.T) {
-		dead := &providerData{Docker: dockerapi.New("unix:///run/nonexistent-docker.sock"), Systemd: dialSystemd}
+		dead := &providerData{Host: local.New("unix:///run/nonexistent-docker.sock")}
 		ds, _ := planWarnings(t, dead, "refuse", fwHostPort, 4190)
 		if ds.HasError() {
 			t.Fatalf("errors: %v", ds)
@@ -902,9 +904,9 @@ func TestFirewall_planWarnings(t *testing.T) {
 		}
 	})
 	t.Run("systemd unreachable: no unit warnings, no error", func(t *testing.T) {
-		noBus := &providerData{Docker: dockerapi.New(""), Systemd: func(context.Context) (systemdManager, error) {
+		noBus := &providerData{Host: &local.Host{Docker: dockerapi.New(""), DialSystemd: func(context.Context) (*systemd.Client, error) {
 			return nil, errors.New("no bus")
-		}}
+		}}}
 		ds, _ := planWarnings(t, noBus, "allow", fwHostPort)
 		if len(ds) != 0 {
 			t.Errorf("want no diagnostics, got %v", ds)

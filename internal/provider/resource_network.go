@@ -169,7 +169,7 @@ func (r *NetworkResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("ipv6_subnet"), &configSubnet)...)
 		if plan.IPv6.ValueBool() && configSubnet.IsNull() && req.State.Raw.IsNull() {
 			// Only an unset subnet needs the daemon's version; unknown values come from other resources.
-			v, err := r.data.dockerVersion(ctx)
+			v, err := r.data.Host.DockerVersion(ctx)
 			if err != nil {
 				resp.Diagnostics.AddAttributeWarning(path.Root("ipv6_subnet"), "Docker Version Unknown",
 					fmt.Sprintf("Whether this Docker can pick an IPv6 subnet for network %q by itself (Docker 27 and later can; 20.10 to 26 "+
@@ -196,7 +196,7 @@ func (r *NetworkResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if resp.Diagnostics.HasError() || state.ID.IsNull() {
 		return
 	}
-	names, err := r.data.Docker.RunningContainersOn(ctx, state.ID.ValueString())
+	names, err := r.data.Host.DockerClient().RunningContainersOn(ctx, state.ID.ValueString())
 	if err != nil || len(names) == 0 {
 		return
 	}
@@ -220,7 +220,7 @@ func (r *NetworkResource) Create(ctx context.Context, req resource.CreateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cli, err := r.data.Docker.API(ctx)
+	cli, err := r.data.Host.DockerClient().API(ctx)
 	if err != nil {
 		resp.Diagnostics.AddError("Docker Daemon Unreachable", err.Error())
 		return
@@ -268,12 +268,12 @@ func (r *NetworkResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	n, err := r.data.Docker.NetworkInspect(ctx, state.ID.ValueString())
+	n, err := r.data.Host.DockerClient().NetworkInspect(ctx, state.ID.ValueString())
 	if dockerapi.IsNotFound(err) {
 		// Deleted, or deleted and recreated outside Terraform under the same name: in that case
 		// adopt the new one so the plan shows what changed (a replacement when the subnet differs).
 		var found bool
-		n, found, err = r.data.Docker.NetworkByExactName(ctx, state.Name.ValueString())
+		n, found, err = r.data.Host.DockerClient().NetworkByExactName(ctx, state.Name.ValueString())
 		if err == nil && !found {
 			tflog.Info(ctx, "network is gone; planning to create it", map[string]any{"name": state.Name.ValueString()})
 			resp.State.RemoveResource(ctx)
@@ -301,7 +301,7 @@ func (r *NetworkResource) Delete(ctx context.Context, req resource.DeleteRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cli, err := r.data.Docker.API(ctx)
+	cli, err := r.data.Host.DockerClient().API(ctx)
 	if err != nil {
 		resp.Diagnostics.AddError("Docker Daemon Unreachable", err.Error())
 		return
@@ -334,7 +334,7 @@ func (r *NetworkResource) ImportState(ctx context.Context, req resource.ImportSt
 		resp.Diagnostics.AddError("Provider Not Configured", "the provider must be configured to import a network")
 		return
 	}
-	n, err := r.data.Docker.NetworkInspect(ctx, req.ID)
+	n, err := r.data.Host.DockerClient().NetworkInspect(ctx, req.ID)
 	var unreachable *dockerapi.UnreachableError
 	var badHost *dockerapi.HostError
 	switch {
@@ -344,7 +344,7 @@ func (r *NetworkResource) ImportState(ctx context.Context, req resource.ImportSt
 		return
 	case dockerapi.IsNotFound(err):
 		resp.Diagnostics.AddError("Cannot Import Docker Network",
-			fmt.Sprintf("The Docker daemon at %s has no network named or with ID %q (`docker network ls` lists them). Import a network by its name or ID.", r.data.Docker.Host, req.ID))
+			fmt.Sprintf("The Docker daemon at %s has no network named or with ID %q (`docker network ls` lists them). Import a network by its name or ID.", r.data.Host.DockerClient().Host, req.ID))
 		return
 	case err != nil:
 		resp.Diagnostics.AddError("Cannot Import Docker Network", fmt.Sprintf("Inspecting network %q: %v", req.ID, err))

@@ -22,7 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
-	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/dockerapi"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host/local"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox"
 )
 
@@ -278,7 +278,7 @@ func TestNetwork_replacementWarnsWhichContainers(t *testing.T) {
 	img := hostProbeImage(t, cli)
 	hostRunProbe(t, cli, "acc-replace-warn-mailserver", img, "acc-replace-warn")
 
-	r := &NetworkResource{data: &providerData{Docker: dockerapi.New(""), Systemd: dialSystemd}}
+	r := &NetworkResource{data: &providerData{Host: local.New("")}}
 	var sresp fwresource.SchemaResponse
 	r.Schema(ctx, fwresource.SchemaRequest{}, &sresp)
 	s := sresp.Schema
@@ -372,7 +372,7 @@ resource "dockeripv6_network" "mail" {
 // Unknown" warning as dockeripv6_daemon_config, instead of silence.
 func TestNetwork_unknownDockerVersionWarns(t *testing.T) {
 	ctx := context.Background()
-	r := &NetworkResource{data: &providerData{Docker: dockerapi.New("unix:///run/no-such-docker.sock"), Systemd: dialSystemd}}
+	r := &NetworkResource{data: &providerData{Host: local.New("unix:///run/no-such-docker.sock")}}
 	var sresp fwresource.SchemaResponse
 	r.Schema(ctx, fwresource.SchemaRequest{}, &sresp)
 	s := sresp.Schema

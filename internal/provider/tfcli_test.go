@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host/local"
 )
 
 // tfWorkdir is a working directory in which the real terraform binary runs
@@ -31,7 +33,7 @@ func newTFWorkdir(t *testing.T, config string) *tfWorkdir {
 	closed := make(chan struct{})
 	go func() {
 		err := tf6server.Serve("registry.terraform.io/dockeripv6/dockeripv6",
-			providerserver.NewProtocol6(New("test")()), tf6server.WithDebug(ctx, reattach, closed),
+			providerserver.NewProtocol6(New("test", local.New)()), tf6server.WithDebug(ctx, reattach, closed),
 			tf6server.WithoutLogStderrOverride())
 		if err != nil {
 			t.Errorf("serving the provider: %v", err)

@@ -1,45 +1,17 @@
-package firewall
+package nft
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 
 	"github.com/google/nftables"
 	"golang.org/x/sys/unix"
-)
 
-// Connect returns an nftables connection for the network namespace at
-// netnsPath (for example /run/netns/NAME or /proc/PID/ns/net), or for the
-// current one when netnsPath is empty, and a function that releases it.
-//
-// The connection is not "lasting": every operation opens its own netlink
-// socket inside that namespace, so concurrent reads never share a socket.
-// The functions of this package also open their own netlink sockets for
-// dumps, using conn.NetNS; give them connections made by Connect or by
-// nftables.New(nftables.WithNetNSFd(fd)), not ones with a test dialer.
-func Connect(netnsPath string) (*nftables.Conn, func() error, error) {
-	if netnsPath == "" {
-		c, err := nftables.New()
-		if err != nil {
-			return nil, nil, err
-		}
-		return c, func() error { return nil }, nil
-	}
-	f, err := os.Open(netnsPath)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open network namespace: %w", err)
-	}
-	c, err := nftables.New(nftables.WithNetNSFd(int(f.Fd())))
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return c, f.Close, nil
-}
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
+)
 
 // writeMu serialises our batches: google/nftables buffers messages per
 // connection until Flush, so two writers on one connection would otherwise
@@ -59,13 +31,13 @@ var writeMu sync.Mutex
 //
 // Apply does not check who owns an existing table of that name; call Exists
 // before creating a new one.
-func Apply(ctx context.Context, conn *nftables.Conn, p Posture) error {
-	return apply(ctx, conn, p, nil)
+func (c *Conn) Apply(ctx context.Context, p firewall.Posture) error {
+	return c.apply(ctx, p, nil)
 }
 
 // apply is Apply with a hook that can add messages to the batch just before it
 // is sent (the tests use it to make a transaction fail).
-func apply(ctx context.Context, conn *nftables.Conn, p Posture, extra func(*nftables.Conn, *nftables.Table)) error {
+func (c *Conn) apply(ctx context.Context, p firewall.Posture, extra func(*nftables.Conn, *nftables.Table)) error {
 	n, err := p.Normalize()
 	if err != nil {
 		return err
@@ -73,6 +45,7 @@ func apply(ctx context.Context, conn *nftables.Conn, p Posture, extra func(*nfta
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	conn := c.nc
 	writeMu.Lock()
 	defer writeMu.Unlock()
 
@@ -101,7 +74,8 @@ func apply(ctx context.Context, conn *nftables.Conn, p Posture, extra func(*nfta
 
 // Delete removes the inet table named table, and only it, in one
 // transaction. A table that does not exist is not an error.
-func Delete(ctx context.Context, conn *nftables.Conn, table string) error {
+func (c *Conn) Delete(ctx context.Context, table string) error {
+	conn := c.nc
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -127,7 +101,8 @@ func Delete(ctx context.Context, conn *nftables.Conn, table string) error {
 // Exists says whether the inet table exists and whether it looks like one
 // Apply wrote (one of its sets carries our comment). Before creating a table,
 // the provider should refuse to replace an existing table that is not ours.
-func Exists(ctx context.Context, conn *nftables.Conn, table string) (exists, ours bool, err error) {
+func (c *Conn) Exists(ctx context.Context, table string) (exists, ours bool, err error) {
+	conn := c.nc
 	if err := ctx.Err(); err != nil {
 		return false, false, err
 	}

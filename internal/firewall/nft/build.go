@@ -1,4 +1,4 @@
-package firewall
+package nft
 
 import (
 	"encoding/binary"
@@ -10,6 +10,8 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"golang.org/x/sys/unix"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
 )
 
 // Names of the objects inside the table.
@@ -106,15 +108,15 @@ func portElements(ports []uint16) []nftables.SetElement {
 // address after it (none when the range reaches ffff:...:ffff), and a leading
 // end element at :: when the first range does not start there.
 func allowElements(prefixes []netip.Prefix) []nftables.SetElement {
-	spans := prefixSpans(prefixes)
+	spans := firewall.PrefixRanges(prefixes)
 	var els []nftables.SetElement
-	if len(spans) > 0 && !spans[0].lo.IsUnspecified() {
+	if len(spans) > 0 && !spans[0].First.IsUnspecified() {
 		els = append(els, nftables.SetElement{Key: make([]byte, 16), IntervalEnd: true})
 	}
 	for _, s := range spans {
-		els = append(els, nftables.SetElement{Key: s.lo.AsSlice()})
-		if s.hi != maxIPv6 {
-			els = append(els, nftables.SetElement{Key: s.hi.Next().AsSlice(), IntervalEnd: true})
+		els = append(els, nftables.SetElement{Key: s.First.AsSlice()})
+		if s.Last != firewall.MaxIPv6 {
+			els = append(els, nftables.SetElement{Key: s.Last.Next().AsSlice(), IntervalEnd: true})
 		}
 	}
 	return els
@@ -125,7 +127,7 @@ func comment(s string) []byte {
 }
 
 func verdictExprs(rejectWith string) []expr.Any {
-	if rejectWith == RejectDrop {
+	if rejectWith == firewall.RejectDrop {
 		return []expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}}
 	}
 	return []expr.Any{&expr.Reject{Type: unix.NFT_REJECT_TCP_RST, Code: 0}}
@@ -201,8 +203,8 @@ type wantRule struct {
 }
 
 // rulesFor returns the rules Apply writes for a normalized posture.
-func rulesFor(p Posture) []wantRule {
-	if p.IPv6Clients != IPv6Refuse {
+func rulesFor(p firewall.Posture) []wantRule {
+	if p.IPv6Clients != firewall.IPv6Refuse {
 		return nil
 	}
 	return []wantRule{
@@ -214,7 +216,7 @@ func rulesFor(p Posture) []wantRule {
 // queueTable adds to conn's batch every message that builds the table for a
 // normalized posture. The table must not exist when the batch reaches this
 // point (Apply deletes it first, in the same batch).
-func queueTable(conn *nftables.Conn, p Posture) (*nftables.Table, error) {
+func queueTable(conn *nftables.Conn, p firewall.Posture) (*nftables.Table, error) {
 	t := conn.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: p.Table})
 	chains := map[string]*nftables.Chain{}
 	for _, cs := range chainSpecs {

@@ -1,4 +1,4 @@
-package firewall
+package nft
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
 )
 
 // The packet tests build, in namespaces of their own:
@@ -170,35 +172,35 @@ func TestPackets(t *testing.T) {
 
 	steps := []struct {
 		name   string
-		p      *Posture // nil: Delete
+		p      *firewall.Posture // nil: Delete
 		probes []probe
 	}{
 		{"no table", nil, append(proxy(connects), dnat(connects)...)},
-		{"refuse, tcp-reset", &Posture{IPv6Clients: IPv6Refuse, Ports: ports, AllowIPv6From: allowList}, append(proxy(refused), dnat(refused)...)},
-		{"allow", &Posture{IPv6Clients: IPv6Allow, Ports: ports, AllowIPv6From: allowList}, append(proxy(connects), dnat(connects)...)},
-		{"refuse, drop", &Posture{IPv6Clients: IPv6Refuse, RejectWith: RejectDrop, Ports: ports, AllowIPv6From: allowList}, append(proxy(timesOut), dnat(timesOut)...)},
+		{"refuse, tcp-reset", &firewall.Posture{IPv6Clients: firewall.IPv6Refuse, Ports: ports, AllowIPv6From: allowList}, append(proxy(refused), dnat(refused)...)},
+		{"allow", &firewall.Posture{IPv6Clients: firewall.IPv6Allow, Ports: ports, AllowIPv6From: allowList}, append(proxy(connects), dnat(connects)...)},
+		{"refuse, drop", &firewall.Posture{IPv6Clients: firewall.IPv6Refuse, RejectWith: firewall.RejectDrop, Ports: ports, AllowIPv6From: allowList}, append(proxy(timesOut), dnat(timesOut)...)},
 		// The forward rule matches the port the client asked for (2526),
 		// not the container's port after DNAT (8080): with only 8080 in
 		// the set nothing on the DNAT path is refused ...
 		// IPv6 routed to the container's own address (no DNAT, so the
 		// client address is preserved anyway) is not refused either:
 		// the forward rule requires "ct status dnat".
-		{"refuse, ports {8080} only", &Posture{IPv6Clients: IPv6Refuse, Ports: []uint16{containerPort}}, append(dnat(connects),
+		{"refuse, ports {8080} only", &firewall.Posture{IPv6Clients: firewall.IPv6Refuse, Ports: []uint16{containerPort}}, append(dnat(connects),
 			probe{"routed, not NATed: IPv6 client to the container's address", b.cli, cliV6, ap(ctrV6, containerPort), connects, cliV6})},
 		// ... and with 2526 alone it is.
-		{"refuse, ports {2526} only", &Posture{IPv6Clients: IPv6Refuse, Ports: []uint16{publishedPort}}, append(dnat(refused)[:1],
+		{"refuse, ports {2526} only", &firewall.Posture{IPv6Clients: firewall.IPv6Refuse, Ports: []uint16{publishedPort}}, append(dnat(refused)[:1],
 			probe{"docker-proxy path: IPv6 client, port not in set", b.cli, cliV6, ap(srvV6, proxyPort), connects, cliV6})},
 		{"deleted", nil, append(proxy(connects), dnat(connects)...)},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
 			if st.p == nil {
-				if err := Delete(ctx, c, DefaultTable); err != nil {
+				if err := c.Delete(ctx, firewall.DefaultTable); err != nil {
 					t.Fatal(err)
 				}
 			} else {
 				mustApply(t, c, *st.p)
-				readClean(t, c, DefaultTable)
+				readClean(t, c, firewall.DefaultTable)
 			}
 			for _, pr := range st.probes {
 				check(t, pr)
@@ -212,8 +214,8 @@ func TestPackets(t *testing.T) {
 func TestRefuseKeepsHostOutgoingConnections(t *testing.T) {
 	b := newTestbed(t)
 	listen(t, b.cli, "[::]:2527")
-	p := Posture{IPv6Clients: IPv6Refuse, Ports: []uint16{proxyPort, 46000}}
-	if err := Apply(context.Background(), nftConn(t, b.srv), p); err != nil {
+	p := firewall.Posture{IPv6Clients: firewall.IPv6Refuse, Ports: []uint16{proxyPort, 46000}}
+	if err := nftConn(t, b.srv).Apply(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
 	// Still refused inbound: the posture is in force.

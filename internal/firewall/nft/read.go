@@ -1,4 +1,4 @@
-package firewall
+package nft
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
 )
 
 // Read decodes the inet table named table as it is in the kernel.
@@ -30,7 +32,8 @@ import (
 // values ignored), which is stable against how the kernel re-encodes them.
 // A value changed in a set (a port, a prefix) is not drift of the table: it
 // shows in the posture; compare that with the configuration using Diff.
-func Read(ctx context.Context, conn *nftables.Conn, table string) (*Posture, bool, []string, error) {
+func (c *Conn) Read(ctx context.Context, table string) (*firewall.Posture, bool, []string, error) {
+	conn := c.nc
 	if err := ctx.Err(); err != nil {
 		return nil, false, nil, err
 	}
@@ -61,7 +64,7 @@ func Read(ctx context.Context, conn *nftables.Conn, table string) (*Posture, boo
 	if err != nil {
 		return nil, false, nil, err
 	}
-	p := &Posture{Table: table}
+	p := &firewall.Posture{Table: table}
 	seenSets := map[string]bool{}
 	for _, s := range sets {
 		seenSets[s.name] = true
@@ -105,14 +108,14 @@ func Read(ctx context.Context, conn *nftables.Conn, table string) (*Posture, boo
 
 	// Which posture do the rules say? Ours are recognised by their exact
 	// expressions and comment (either reject type), input chain first.
-	p.IPv6Clients = IPv6Allow
+	p.IPv6Clients = firewall.IPv6Allow
 recognise:
 	for _, cs := range chainSpecs {
 		for _, r := range rules[cs.name] {
-			for _, rw := range []string{RejectTCPReset, RejectDrop} {
-				for _, w := range rulesFor(Posture{IPv6Clients: IPv6Refuse, RejectWith: rw}) {
+			for _, rw := range []string{firewall.RejectTCPReset, firewall.RejectDrop} {
+				for _, w := range rulesFor(firewall.Posture{IPv6Clients: firewall.IPv6Refuse, RejectWith: rw}) {
 					if w.chain == cs.name && ruleKey(w.exprs, w.comment) == ruleKey(r.exprs, r.comment) {
-						p.IPv6Clients, p.RejectWith = IPv6Refuse, rw
+						p.IPv6Clients, p.RejectWith = firewall.IPv6Refuse, rw
 						break recognise
 					}
 				}
@@ -254,7 +257,7 @@ func readPrefixes(conn *nftables.Conn, t *nftables.Table) ([]netip.Prefix, error
 		}
 		return 0
 	})
-	var spans []span
+	var spans []firewall.Range
 	var open *netip.Addr
 	for _, e := range els {
 		a := netip.AddrFrom16([16]byte(e.Key))
@@ -265,18 +268,14 @@ func readPrefixes(conn *nftables.Conn, t *nftables.Table) ([]netip.Prefix, error
 			continue
 		}
 		if open != nil && a.Compare(*open) > 0 {
-			spans = append(spans, span{*open, a.Prev()})
+			spans = append(spans, firewall.Range{First: *open, Last: a.Prev()})
 		}
 		open = nil
 	}
 	if open != nil {
-		spans = append(spans, span{*open, maxIPv6})
+		spans = append(spans, firewall.Range{First: *open, Last: firewall.MaxIPv6})
 	}
-	var out []netip.Prefix
-	for _, s := range mergeSpans(spans) {
-		out = append(out, spanPrefixes(s)...)
-	}
-	return out, nil
+	return firewall.RangePrefixes(spans), nil
 }
 
 // ruleKey is the canonical text of a rule: its expressions and comment.

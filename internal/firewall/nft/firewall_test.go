@@ -1,4 +1,4 @@
-package firewall
+package nft
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"github.com/vishvananda/netns"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
 )
 
 var ctx = context.Background()
@@ -24,17 +26,17 @@ func mustPrefixes(t *testing.T, ss ...string) []netip.Prefix {
 	return out
 }
 
-func mustApply(t *testing.T, c *nftables.Conn, p Posture) {
+func mustApply(t *testing.T, c *Conn, p firewall.Posture) {
 	t.Helper()
-	if err := Apply(ctx, c, p); err != nil {
+	if err := c.Apply(ctx, p); err != nil {
 		t.Fatalf("Apply(%+v): %v", p, err)
 	}
 }
 
 // readClean reads table and fails unless it is found without drift.
-func readClean(t *testing.T, c *nftables.Conn, table string) *Posture {
+func readClean(t *testing.T, c *Conn, table string) *firewall.Posture {
 	t.Helper()
-	got, found, drift, err := Read(ctx, c, table)
+	got, found, drift, err := c.Read(ctx, table)
 	if err != nil {
 		t.Fatalf("Read: %v", err)
 	}
@@ -51,13 +53,13 @@ func TestApplyReadRoundTrip(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name      string
-		p         Posture
+		p         firewall.Posture
 		wantNft   []string // substrings of `nft list table inet <table>`
 		wantAllow []string // prefixes nft itself prints for the allow set
 	}{
 		{
 			name: "refuse reset default ports",
-			p:    Posture{IPv6Clients: IPv6Refuse},
+			p:    firewall.Posture{IPv6Clients: firewall.IPv6Refuse},
 			wantNft: []string{
 				"elements = { 25, 110, 143, 465, 587, 993, 995, 4190 }",
 				`iif != "lo" ct direction original tcp dport @ports ip6 saddr != @allow_ipv6_from counter packets 0 bytes 0 reject with tcp reset comment "terraform-provider-dockeripv6: refuse IPv6 to host-published ports (docker-proxy)"`,
@@ -68,24 +70,24 @@ func TestApplyReadRoundTrip(t *testing.T) {
 		},
 		{
 			name: "refuse drop with allow list",
-			p: Posture{Table: "mail-v6", IPv6Clients: IPv6Refuse, RejectWith: RejectDrop, Ports: []uint16{587, 25, 25},
+			p: firewall.Posture{Table: "mail-v6", IPv6Clients: firewall.IPv6Refuse, RejectWith: firewall.RejectDrop, Ports: []uint16{587, 25, 25},
 				AllowIPv6From: mustPrefixes(t, "fd12:3456:789a::/48", "fd00:1::/64", "fd00:1:0:1::/64", "fd12:3456:789a:1::/64")},
 			wantNft:   []string{"elements = { 25, 587 }", "ip6 saddr != @allow_ipv6_from counter packets 0 bytes 0 drop"},
 			wantAllow: []string{"fd00:1::/63", "fd12:3456:789a::/48"},
 		},
 		{
 			name:    "allow default",
-			p:       Posture{IPv6Clients: IPv6Allow},
+			p:       firewall.Posture{IPv6Clients: firewall.IPv6Allow},
 			wantNft: []string{"chain input {\n\t\ttype filter hook input priority filter - 1; policy accept;\n\t}"},
 		},
 		{
 			name:      "refuse with everything allowed (::/0, one open-ended range)",
-			p:         Posture{IPv6Clients: IPv6Refuse, AllowIPv6From: mustPrefixes(t, "::/0", "fd00::/8")},
+			p:         firewall.Posture{IPv6Clients: firewall.IPv6Refuse, AllowIPv6From: mustPrefixes(t, "::/0", "fd00::/8")},
 			wantAllow: []string{"::/0"},
 		},
 		{
 			name:      "allow with allow list and drop",
-			p:         Posture{IPv6Clients: IPv6Allow, RejectWith: RejectDrop, Ports: []uint16{4190}, AllowIPv6From: mustPrefixes(t, "fd12:3456:789a::/48")},
+			p:         firewall.Posture{IPv6Clients: firewall.IPv6Allow, RejectWith: firewall.RejectDrop, Ports: []uint16{4190}, AllowIPv6From: mustPrefixes(t, "fd12:3456:789a::/48")},
 			wantAllow: []string{"fd12:3456:789a::/48"},
 		},
 	}
@@ -100,14 +102,14 @@ func TestApplyReadRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := readClean(t, c, want.Table)
-			if want.IPv6Clients == IPv6Allow {
+			if want.IPv6Clients == firewall.IPv6Allow {
 				want.RejectWith = "" // not stored without a rule
 			}
 			if got.Table != want.Table || got.IPv6Clients != want.IPv6Clients || got.RejectWith != want.RejectWith ||
 				!slices.Equal(got.Ports, want.Ports) || !slices.Equal(got.AllowIPv6From, want.AllowIPv6From) {
 				t.Errorf("Read = %+v, want %+v", *got, want)
 			}
-			if d := Diff(tc.p, *got); len(d) != 0 {
+			if d := firewall.Diff(tc.p, *got); len(d) != 0 {
 				t.Errorf("Diff(config, read) = %q, want none", d)
 			}
 			text := nft(t, ns, "list", "table", "inet", want.Table)
@@ -125,10 +127,10 @@ func TestApplyReadRoundTrip(t *testing.T) {
 					}
 				}
 			}
-			if n := strings.Count(text, "reject with tcp reset comment") + strings.Count(text, " drop comment"); (want.IPv6Clients == IPv6Refuse) != (n == 2) {
+			if n := strings.Count(text, "reject with tcp reset comment") + strings.Count(text, " drop comment"); (want.IPv6Clients == firewall.IPv6Refuse) != (n == 2) {
 				t.Errorf("posture %s: %d refusing rules in:\n%s", want.IPv6Clients, n, text)
 			}
-			if exists, ours, err := Exists(ctx, c, want.Table); err != nil || !exists || !ours {
+			if exists, ours, err := c.Exists(ctx, want.Table); err != nil || !exists || !ours {
 				t.Errorf("Exists = %v, %v, %v; want true, true, nil", exists, ours, err)
 			}
 			t.Logf("nft list table inet %s:\n%s", want.Table, text)
@@ -140,19 +142,19 @@ func TestReadAbsentAndDeleteAbsent(t *testing.T) {
 	t.Parallel()
 	ns := newNS(t)
 	c := nftConn(t, ns)
-	p, found, drift, err := Read(ctx, c, DefaultTable)
+	p, found, drift, err := c.Read(ctx, firewall.DefaultTable)
 	if err != nil || found || p != nil || drift != nil {
 		t.Fatalf("Read of absent table = %v, %v, %v, %v; want nil, false, nil, nil", p, found, drift, err)
 	}
-	if err := Delete(ctx, c, DefaultTable); err != nil {
+	if err := c.Delete(ctx, firewall.DefaultTable); err != nil {
 		t.Fatalf("Delete of absent table: %v", err)
 	}
-	if exists, ours, err := Exists(ctx, c, DefaultTable); err != nil || exists || ours {
+	if exists, ours, err := c.Exists(ctx, firewall.DefaultTable); err != nil || exists || ours {
 		t.Fatalf("Exists = %v, %v, %v; want false, false, nil", exists, ours, err)
 	}
 	// A table of that name made by someone else is not ours.
-	nft(t, ns, "add", "table", "inet", DefaultTable)
-	if exists, ours, err := Exists(ctx, c, DefaultTable); err != nil || !exists || ours {
+	nft(t, ns, "add", "table", "inet", firewall.DefaultTable)
+	if exists, ours, err := c.Exists(ctx, firewall.DefaultTable); err != nil || !exists || ours {
 		t.Fatalf("Exists on a foreign table = %v, %v, %v; want true, false, nil", exists, ours, err)
 	}
 }
@@ -162,7 +164,7 @@ var handleRE = regexp.MustCompile(`# handle (\d+)`)
 // ruleHandle returns the handle of the only rule in chain.
 func ruleHandle(t *testing.T, ns netns.NsHandle, chain string) string {
 	t.Helper()
-	out := nft(t, ns, "-a", "list", "chain", "inet", DefaultTable, chain)
+	out := nft(t, ns, "-a", "list", "chain", "inet", firewall.DefaultTable, chain)
 	var hs []string
 	for _, line := range strings.Split(out, "\n") {
 		if strings.Contains(line, "comment") {
@@ -179,15 +181,15 @@ func ruleHandle(t *testing.T, ns netns.NsHandle, chain string) string {
 
 func TestDrift(t *testing.T) {
 	t.Parallel()
-	refuse := Posture{IPv6Clients: IPv6Refuse, AllowIPv6From: mustPrefixes(t, "fd12:3456:789a::/48")}
-	allow := Posture{IPv6Clients: IPv6Allow}
+	refuse := firewall.Posture{IPv6Clients: firewall.IPv6Refuse, AllowIPv6From: mustPrefixes(t, "fd12:3456:789a::/48")}
+	allow := firewall.Posture{IPv6Clients: firewall.IPv6Allow}
 	cases := []struct {
 		name        string
-		posture     Posture
+		posture     firewall.Posture
 		human       func(t *testing.T, ns netns.NsHandle)
 		gone        bool     // the table is gone
 		drift       []string // substrings, each must appear in some drift line
-		diff        []string // substrings of Diff(posture, read)
+		diff        []string // substrings of firewall.Diff(posture, read)
 		wantClients string
 		wantPorts   []uint16
 	}{
@@ -195,84 +197,84 @@ func TestDrift(t *testing.T) {
 			name:    "input rule deleted",
 			posture: refuse,
 			human: func(t *testing.T, ns netns.NsHandle) {
-				nft(t, ns, "delete", "rule", "inet", DefaultTable, "input", "handle", ruleHandle(t, ns, "input"))
+				nft(t, ns, "delete", "rule", "inet", firewall.DefaultTable, "input", "handle", ruleHandle(t, ns, "input"))
 			},
 			drift:       []string{`chain input is missing its rule "refuse IPv6 to host-published ports (docker-proxy)" (tcp-reset)`},
-			wantClients: IPv6Refuse,
+			wantClients: firewall.IPv6Refuse,
 		},
 		{
 			name:    "forward rule deleted",
 			posture: refuse,
 			human: func(t *testing.T, ns netns.NsHandle) {
-				nft(t, ns, "delete", "rule", "inet", DefaultTable, "forward", "handle", ruleHandle(t, ns, "forward"))
+				nft(t, ns, "delete", "rule", "inet", firewall.DefaultTable, "forward", "handle", ruleHandle(t, ns, "forward"))
 			},
 			drift:       []string{`chain forward is missing its rule "refuse IPv6 that Docker DNATs to a container" (tcp-reset)`},
-			wantClients: IPv6Refuse,
+			wantClients: firewall.IPv6Refuse,
 		},
 		{
 			name:    "both rules flushed",
 			posture: refuse,
 			human: func(t *testing.T, ns netns.NsHandle) {
-				nft(t, ns, "flush", "chain", "inet", DefaultTable, "input")
-				nft(t, ns, "flush", "chain", "inet", DefaultTable, "forward")
+				nft(t, ns, "flush", "chain", "inet", firewall.DefaultTable, "input")
+				nft(t, ns, "flush", "chain", "inet", firewall.DefaultTable, "forward")
 			},
 			diff:        []string{`ipv6_clients: want "refuse", found "allow"`},
-			wantClients: IPv6Allow,
+			wantClients: firewall.IPv6Allow,
 		},
 		{
 			name:    "rule added by hand",
 			posture: refuse,
 			human: func(t *testing.T, ns netns.NsHandle) {
-				nft(t, ns, "add", "rule", "inet", DefaultTable, "input", "tcp", "dport", "22", "accept")
+				nft(t, ns, "add", "rule", "inet", firewall.DefaultTable, "input", "tcp", "dport", "22", "accept")
 			},
 			drift: []string{"chain input has a rule Apply did not write (handle ",
 				"[payload load 2b @ transport header + 2 => reg 1] [cmp eq reg 1 0x0016] [verdict accept]"},
-			wantClients: IPv6Refuse,
+			wantClients: firewall.IPv6Refuse,
 		},
 		{
 			name:    "rule added by hand to an allow table",
 			posture: allow,
 			human: func(t *testing.T, ns netns.NsHandle) {
-				nft(t, ns, "add", "rule", "inet", DefaultTable, "forward", "ip6", "saddr", "fd00::/8", "drop")
+				nft(t, ns, "add", "rule", "inet", firewall.DefaultTable, "forward", "ip6", "saddr", "fd00::/8", "drop")
 			},
 			drift:       []string{"chain forward has a rule Apply did not write"},
-			wantClients: IPv6Allow,
+			wantClients: firewall.IPv6Allow,
 		},
 		{
 			name:    "our rule replaced by a weaker one",
 			posture: refuse,
 			human: func(t *testing.T, ns netns.NsHandle) {
-				nft(t, ns, "replace", "rule", "inet", DefaultTable, "input", "handle", ruleHandle(t, ns, "input"),
+				nft(t, ns, "replace", "rule", "inet", firewall.DefaultTable, "input", "handle", ruleHandle(t, ns, "input"),
 					"tcp", "dport", "@ports", "ip6", "saddr", "!=", "@allow_ipv6_from", "reject", "with", "tcp", "reset")
 			},
 			drift:       []string{"chain input has a rule Apply did not write", "chain input is missing its rule"},
-			wantClients: IPv6Refuse, // the forward rule still says so
+			wantClients: firewall.IPv6Refuse, // the forward rule still says so
 		},
 		{
 			name:    "port set element changed",
 			posture: refuse,
 			human: func(t *testing.T, ns netns.NsHandle) {
-				nft(t, ns, "delete", "element", "inet", DefaultTable, "ports", "{ 25 }")
-				nft(t, ns, "add", "element", "inet", DefaultTable, "ports", "{ 2525 }")
+				nft(t, ns, "delete", "element", "inet", firewall.DefaultTable, "ports", "{ 25 }")
+				nft(t, ns, "add", "element", "inet", firewall.DefaultTable, "ports", "{ 2525 }")
 			},
 			diff:        []string{"ports: want [25, 110, 143, 465, 587, 993, 995, 4190], found [110, 143, 465, 587, 993, 995, 2525, 4190]"},
-			wantClients: IPv6Refuse,
+			wantClients: firewall.IPv6Refuse,
 			wantPorts:   []uint16{110, 143, 465, 587, 993, 995, 2525, 4190},
 		},
 		{
 			name:    "allow prefix added",
 			posture: refuse,
 			human: func(t *testing.T, ns netns.NsHandle) {
-				nft(t, ns, "add", "element", "inet", DefaultTable, "allow_ipv6_from", "{ fd99::/16 }")
+				nft(t, ns, "add", "element", "inet", firewall.DefaultTable, "allow_ipv6_from", "{ fd99::/16 }")
 			},
 			diff:        []string{"allow_ipv6_from: want [fd12:3456:789a::/48], found [fd12:3456:789a::/48, fd99::/16]"},
-			wantClients: IPv6Refuse,
+			wantClients: firewall.IPv6Refuse,
 		},
 		{
 			name:    "table deleted",
 			posture: refuse,
 			human: func(t *testing.T, ns netns.NsHandle) {
-				nft(t, ns, "delete", "table", "inet", DefaultTable)
+				nft(t, ns, "delete", "table", "inet", firewall.DefaultTable)
 			},
 			gone: true,
 		},
@@ -280,56 +282,56 @@ func TestDrift(t *testing.T) {
 			name:    "foreign chain in our table",
 			posture: refuse,
 			human: func(t *testing.T, ns netns.NsHandle) {
-				nft(t, ns, "add", "chain", "inet", DefaultTable, "sneaky", "{ type filter hook input priority 10; policy drop; }")
+				nft(t, ns, "add", "chain", "inet", firewall.DefaultTable, "sneaky", "{ type filter hook input priority 10; policy drop; }")
 			},
 			drift:       []string{"chain sneaky is not one Apply creates (type filter hook input priority 10 policy drop, 0 rules)"},
-			wantClients: IPv6Refuse,
+			wantClients: firewall.IPv6Refuse,
 		},
 		{
 			name:    "chain policy changed",
 			posture: allow,
 			human: func(t *testing.T, ns netns.NsHandle) {
-				nft(t, ns, "add", "chain", "inet", DefaultTable, "input", "{ type filter hook input priority -1; policy drop; }")
+				nft(t, ns, "add", "chain", "inet", firewall.DefaultTable, "input", "{ type filter hook input priority -1; policy drop; }")
 			},
 			drift:       []string{"chain input has policy drop; Apply sets accept"},
-			wantClients: IPv6Allow,
+			wantClients: firewall.IPv6Allow,
 		},
 		{
 			name:    "chain recreated with another hook and priority",
 			posture: allow,
 			human: func(t *testing.T, ns netns.NsHandle) {
-				nft(t, ns, "delete", "chain", "inet", DefaultTable, "forward")
-				nft(t, ns, "add", "chain", "inet", DefaultTable, "forward", "{ type filter hook output priority 5; policy accept; }")
+				nft(t, ns, "delete", "chain", "inet", firewall.DefaultTable, "forward")
+				nft(t, ns, "add", "chain", "inet", firewall.DefaultTable, "forward", "{ type filter hook output priority 5; policy accept; }")
 			},
 			drift:       []string{"chain forward hooks output; Apply hooks forward", "chain forward has priority 5; Apply sets -1 (filter - 1)"},
-			wantClients: IPv6Allow,
+			wantClients: firewall.IPv6Allow,
 		},
 		{
 			name:    "chain deleted",
 			posture: allow,
 			human: func(t *testing.T, ns netns.NsHandle) {
-				nft(t, ns, "delete", "chain", "inet", DefaultTable, "forward")
+				nft(t, ns, "delete", "chain", "inet", firewall.DefaultTable, "forward")
 			},
 			drift:       []string{"chain forward is missing"},
-			wantClients: IPv6Allow,
+			wantClients: firewall.IPv6Allow,
 		},
 		{
 			name:    "table made dormant",
 			posture: refuse,
 			human: func(t *testing.T, ns netns.NsHandle) {
-				nft(t, ns, "add", "table", "inet", DefaultTable, "{ flags dormant; }")
+				nft(t, ns, "add", "table", "inet", firewall.DefaultTable, "{ flags dormant; }")
 			},
 			drift:       []string{"table inet dockeripv6 is dormant"},
-			wantClients: IPv6Refuse,
+			wantClients: firewall.IPv6Refuse,
 		},
 		{
 			name:    "extra set",
 			posture: refuse,
 			human: func(t *testing.T, ns netns.NsHandle) {
-				nft(t, ns, "add", "set", "inet", DefaultTable, "extra", "{ type ipv4_addr; }")
+				nft(t, ns, "add", "set", "inet", firewall.DefaultTable, "extra", "{ type ipv4_addr; }")
 			},
 			drift:       []string{"set extra is not one Apply creates"},
-			wantClients: IPv6Refuse,
+			wantClients: firewall.IPv6Refuse,
 		},
 	}
 	for _, tc := range cases {
@@ -338,12 +340,12 @@ func TestDrift(t *testing.T) {
 			ns := newNS(t)
 			c := nftConn(t, ns)
 			mustApply(t, c, tc.posture)
-			readClean(t, c, DefaultTable)
+			readClean(t, c, firewall.DefaultTable)
 			baseline := ruleset(t, ns)
 
 			tc.human(t, ns)
 
-			got, found, drift, err := Read(ctx, c, DefaultTable)
+			got, found, drift, err := c.Read(ctx, firewall.DefaultTable)
 			if err != nil {
 				t.Fatalf("Read after drift: %v", err)
 			}
@@ -364,7 +366,7 @@ func TestDrift(t *testing.T) {
 				if len(tc.drift) == 0 && len(drift) != 0 {
 					t.Errorf("unexpected drift %q", drift)
 				}
-				diff := Diff(tc.posture, *got)
+				diff := firewall.Diff(tc.posture, *got)
 				t.Logf("diff: %q", diff)
 				for _, want := range tc.diff {
 					if !slices.ContainsFunc(diff, func(d string) bool { return strings.Contains(d, want) }) {
@@ -372,7 +374,7 @@ func TestDrift(t *testing.T) {
 					}
 				}
 				if len(tc.diff) == 0 && len(diff) != 0 {
-					t.Errorf("unexpected Diff %q", diff)
+					t.Errorf("unexpected firewall.Diff %q", diff)
 				}
 				if len(tc.drift) == 0 && len(tc.diff) == 0 {
 					t.Errorf("test case detects nothing")
@@ -387,7 +389,7 @@ func TestDrift(t *testing.T) {
 
 			// Apply restores exactly.
 			mustApply(t, c, tc.posture)
-			readClean(t, c, DefaultTable)
+			readClean(t, c, firewall.DefaultTable)
 			if after := ruleset(t, ns); after != baseline {
 				t.Errorf("ruleset after re-Apply differs.\nbefore:\n%s\nafter:\n%s", baseline, after)
 			}
@@ -441,13 +443,13 @@ func TestIsolation(t *testing.T) {
 	for _, tb := range [][]string{{"inet", "other"}, {"ip6", "filter"}, {"ip6", "nat"}, {"ip", "filter"}, {"ip6", "docker-bridges"}} {
 		tables[strings.Join(tb, " ")] = nft(t, ns, "list", "table", tb[0], tb[1])
 	}
-	for _, p := range []Posture{
-		{IPv6Clients: IPv6Refuse},
-		{IPv6Clients: IPv6Allow, AllowIPv6From: mustPrefixes(t, "fd00::/8")},
-		{IPv6Clients: IPv6Refuse, RejectWith: RejectDrop, Ports: []uint16{25}},
+	for _, p := range []firewall.Posture{
+		{IPv6Clients: firewall.IPv6Refuse},
+		{IPv6Clients: firewall.IPv6Allow, AllowIPv6From: mustPrefixes(t, "fd00::/8")},
+		{IPv6Clients: firewall.IPv6Refuse, RejectWith: firewall.RejectDrop, Ports: []uint16{25}},
 	} {
 		mustApply(t, c, p)
-		readClean(t, c, DefaultTable)
+		readClean(t, c, firewall.DefaultTable)
 		for name, text := range tables {
 			f := strings.Fields(name)
 			if now := nft(t, ns, "list", "table", f[0], f[1]); now != text {
@@ -455,16 +457,16 @@ func TestIsolation(t *testing.T) {
 			}
 		}
 	}
-	if err := Delete(ctx, c, DefaultTable); err != nil {
+	if err := c.Delete(ctx, firewall.DefaultTable); err != nil {
 		t.Fatal(err)
 	}
 	if after := ruleset(t, ns); after != before {
 		t.Errorf("ruleset after Delete differs.\nbefore:\n%s\nafter:\n%s", before, after)
 	}
-	if _, found, _, err := Read(ctx, c, DefaultTable); err != nil || found {
+	if _, found, _, err := c.Read(ctx, firewall.DefaultTable); err != nil || found {
 		t.Errorf("Read after Delete: found=%v err=%v", found, err)
 	}
-	if err := Delete(ctx, c, DefaultTable); err != nil {
+	if err := c.Delete(ctx, firewall.DefaultTable); err != nil {
 		t.Errorf("second Delete: %v", err)
 	}
 	t.Logf("foreign ruleset, identical before Apply and after Delete:\n%s", before)
@@ -482,7 +484,7 @@ func TestFailedTransactionChangesNothing(t *testing.T) {
 		},
 		// A rule looking up a set that does not exist.
 		"rule with a missing set": func(c *nftables.Conn, tb *nftables.Table) {
-			exprs := inputExprs(RejectTCPReset)
+			exprs := inputExprs(firewall.RejectTCPReset)
 			for i, e := range exprs {
 				if l, ok := e.(*expr.Lookup); ok && l.SetName == setPorts {
 					cp := *l
@@ -493,10 +495,10 @@ func TestFailedTransactionChangesNothing(t *testing.T) {
 			c.AddRule(&nftables.Rule{Table: tb, Chain: &nftables.Chain{Name: chainInput, Table: tb}, Exprs: exprs})
 		},
 	}
-	starts := map[string]*Posture{
+	starts := map[string]*firewall.Posture{
 		"no table":       nil,
-		"refuse present": {IPv6Clients: IPv6Refuse, Ports: []uint16{25, 587}, AllowIPv6From: mustPrefixes(t, "fd12:3456:789a::/48")},
-		"allow present":  {IPv6Clients: IPv6Allow},
+		"refuse present": {IPv6Clients: firewall.IPv6Refuse, Ports: []uint16{25, 587}, AllowIPv6From: mustPrefixes(t, "fd12:3456:789a::/48")},
+		"allow present":  {IPv6Clients: firewall.IPv6Allow},
 	}
 	for sname, sab := range sabotage {
 		for start, p0 := range starts {
@@ -509,11 +511,11 @@ func TestFailedTransactionChangesNothing(t *testing.T) {
 					mustApply(t, c, *p0)
 				}
 				before := ruleset(t, ns)
-				p1, found1, drift1, err := Read(ctx, c, DefaultTable)
+				p1, found1, drift1, err := c.Read(ctx, firewall.DefaultTable)
 				if err != nil {
 					t.Fatal(err)
 				}
-				err = apply(ctx, c, Posture{IPv6Clients: IPv6Refuse, RejectWith: RejectDrop, Ports: []uint16{993}}, sab)
+				err = c.apply(ctx, firewall.Posture{IPv6Clients: firewall.IPv6Refuse, RejectWith: firewall.RejectDrop, Ports: []uint16{993}}, sab)
 				if err == nil {
 					t.Fatal("sabotaged Apply succeeded")
 				}
@@ -524,16 +526,16 @@ func TestFailedTransactionChangesNothing(t *testing.T) {
 				if after := ruleset(t, ns); after != before {
 					t.Errorf("ruleset changed by a failed Apply.\nbefore:\n%s\nafter:\n%s", before, after)
 				}
-				p2, found2, drift2, err := Read(ctx, c, DefaultTable)
+				p2, found2, drift2, err := c.Read(ctx, firewall.DefaultTable)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if found1 != found2 || len(drift1) != len(drift2) || (p1 != nil && Diff(*p1, *p2) != nil) {
+				if found1 != found2 || len(drift1) != len(drift2) || (p1 != nil && firewall.Diff(*p1, *p2) != nil) {
 					t.Errorf("Read changed: %v %v %v -> %v %v %v", p1, found1, drift1, p2, found2, drift2)
 				}
 				// The same connection still works afterwards.
-				mustApply(t, c, Posture{IPv6Clients: IPv6Refuse, Ports: []uint16{993}})
-				if got := readClean(t, c, DefaultTable); !slices.Equal(got.Ports, []uint16{993}) {
+				mustApply(t, c, firewall.Posture{IPv6Clients: firewall.IPv6Refuse, Ports: []uint16{993}})
+				if got := readClean(t, c, firewall.DefaultTable); !slices.Equal(got.Ports, []uint16{993}) {
 					t.Errorf("Apply after a failed Apply: ports %v", got.Ports)
 				}
 			})
@@ -546,27 +548,27 @@ func TestLimits(t *testing.T) {
 	ns := newNS(t)
 	c := nftConn(t, ns)
 	var ports []uint16
-	for i := 1; i <= MaxPorts; i++ {
+	for i := 1; i <= firewall.MaxPorts; i++ {
 		ports = append(ports, uint16(i))
 	}
-	var prefixes []netip.Prefix // MaxAllowPrefixes prefixes that do not join
-	for i := 0; len(prefixes) < MaxAllowPrefixes; i++ {
+	var prefixes []netip.Prefix // firewall.MaxAllowPrefixes prefixes that do not join
+	for i := 0; len(prefixes) < firewall.MaxAllowPrefixes; i++ {
 		a := [16]byte{0xfd, 0, byte(i >> 8), byte(i), 0, 1}
 		prefixes = append(prefixes, netip.PrefixFrom(netip.AddrFrom16(a), 64))
 	}
-	p := Posture{IPv6Clients: IPv6Refuse, Ports: ports, AllowIPv6From: prefixes}
+	p := firewall.Posture{IPv6Clients: firewall.IPv6Refuse, Ports: ports, AllowIPv6From: prefixes}
 	mustApply(t, c, p)
-	got := readClean(t, c, DefaultTable)
-	if d := Diff(p, *got); d != nil {
+	got := readClean(t, c, firewall.DefaultTable)
+	if d := firewall.Diff(p, *got); d != nil {
 		t.Errorf("Diff at the limits: %q", d)
 	}
-	p.Ports = append(p.Ports, MaxPorts+1)
-	if err := Apply(ctx, c, p); err == nil || !strings.Contains(err.Error(), "ports has 1025 different ports; at most 1024 are supported") {
-		t.Errorf("Apply over MaxPorts = %v", err)
+	p.Ports = append(p.Ports, firewall.MaxPorts+1)
+	if err := c.Apply(ctx, p); err == nil || !strings.Contains(err.Error(), "ports has 1025 different ports; at most 1024 are supported") {
+		t.Errorf("Apply over firewall.MaxPorts = %v", err)
 	}
 	p.Ports = ports
 	p.AllowIPv6From = append(p.AllowIPv6From, netip.MustParsePrefix("fd99::/16"))
-	if err := Apply(ctx, c, p); err == nil || !strings.Contains(err.Error(), "allow_ipv6_from has 1025 prefixes (after joining neighbours); at most 1024 are supported") {
-		t.Errorf("Apply over MaxAllowPrefixes = %v", err)
+	if err := c.Apply(ctx, p); err == nil || !strings.Contains(err.Error(), "allow_ipv6_from has 1025 prefixes (after joining neighbours); at most 1024 are supported") {
+		t.Errorf("Apply over firewall.MaxAllowPrefixes = %v", err)
 	}
 }

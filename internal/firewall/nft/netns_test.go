@@ -1,4 +1,4 @@
-package firewall
+package nft
 
 import (
 	"bufio"
@@ -80,13 +80,13 @@ func nlHandle(t *testing.T, ns netns.NsHandle) *netlink.Handle {
 	return h
 }
 
-func nftConn(t *testing.T, ns netns.NsHandle) *nftables.Conn {
+func nftConn(t *testing.T, ns netns.NsHandle) *Conn {
 	t.Helper()
 	c, err := nftables.New(nftables.WithNetNSFd(int(ns)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return &Conn{nc: c}
 }
 
 // nsPath names ns for tools run as child processes.

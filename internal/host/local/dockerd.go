@@ -1,4 +1,4 @@
-package host
+package local
 
 import (
 	"context"
@@ -9,10 +9,10 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
-	"github.com/google/nftables"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall/nft"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/hostcheck"
 )
 
@@ -21,7 +21,7 @@ import (
 // /info, /version, the default bridge, Docker's ip6 nat chain, docker-proxy
 // processes and the flags on unit's ExecStart. An error means the Docker API
 // could not be asked.
-func (l *Local) Observe(ctx context.Context, unit string) (daemonconfig.RunningState, error) {
+func (l *Host) Observe(ctx context.Context, unit string) (daemonconfig.RunningState, error) {
 	if unit == "" {
 		unit = "docker.service"
 	}
@@ -31,19 +31,21 @@ func (l *Local) Observe(ctx context.Context, unit string) (daemonconfig.RunningS
 }
 
 // Units reads the unit's ExecStart flags (without argv[0] and --config-file;
-// nil when unknown) and the ActiveState of each other unit, over one
-// connection to systemd.
-func (l *Local) Units(ctx context.Context, unit string, others ...string) ([]string, map[string]string, error) {
+// nil when unknown or unit is "") and the ActiveState of each other unit,
+// over one connection to systemd.
+func (l *Host) Units(ctx context.Context, unit string, others ...string) ([]string, map[string]string, error) {
 	mgr, err := l.DialManager(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer mgr.Close()
 	var flags []string
-	if _, argv, err := mgr.ExecStart(ctx, unit); err == nil {
-		flags = DropConfigFileFlag(argv)
-		if flags == nil {
-			flags = []string{}
+	if unit != "" {
+		if _, argv, err := mgr.ExecStart(ctx, unit); err == nil {
+			flags = daemonconfig.DockerdFlags(argv)
+			if flags == nil {
+				flags = []string{}
+			}
 		}
 	}
 	states, err := mgr.ActiveUnits(ctx, others...)
@@ -53,7 +55,7 @@ func (l *Local) Units(ctx context.Context, unit string, others ...string) ([]str
 // Daemon reads the running dockerd once (/version, /info) and what it shows of
 // the owned settings. flags are its unit's (nil when unknown): without an owned
 // flag there, a key absent from daemon.json means dockerd's default.
-func (l *Local) Daemon(ctx context.Context, flags []string) (hostcheck.Daemon, error) {
+func (l *Host) Daemon(ctx context.Context, flags []string) (hostcheck.Daemon, error) {
 	var d hostcheck.Daemon
 	sv, err := l.Docker.ServerVersion(ctx)
 	if err != nil {
@@ -80,25 +82,25 @@ func (l *Local) Daemon(ctx context.Context, flags []string) (hostcheck.Daemon, e
 		rs.IP6TablesChain = DockerIP6Chain()
 	}
 	rs.UserlandProxy = l.observeUserlandProxy(ctx)
-	rs.AbsentMeansDefault = flags != nil && !hasOwnedFlag(flags)
+	rs.AbsentMeansDefault = flags != nil && !daemonconfig.SetsOwnedKey(flags)
 	return d, nil
 }
 
 // DockerAPI is the Docker API client.
-func (l *Local) DockerAPI(ctx context.Context) (client.APIClient, error) { return l.Docker.API(ctx) }
+func (l *Host) DockerAPI(ctx context.Context) (client.APIClient, error) { return l.Docker.API(ctx) }
 
 // OtherFirewalls lists other firewalls' nftables tables (firewall.OtherFirewalls).
-func (l *Local) OtherFirewalls(ctx context.Context) ([]firewall.Finding, error) {
-	conn, release, err := firewall.Connect("")
+func (l *Host) OtherFirewalls(ctx context.Context) ([]firewall.Finding, error) {
+	conn, err := nft.Open("")
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = release() }()
-	return firewall.OtherFirewalls(ctx, conn, "")
+	defer conn.Close()
+	return conn.OtherFirewalls(ctx, "")
 }
 
 // observeUserlandProxy: with published ports, whether docker-proxy processes serve them.
-func (l *Local) observeUserlandProxy(ctx context.Context) *bool {
+func (l *Host) observeUserlandProxy(ctx context.Context) *bool {
 	cli, err := l.Docker.API(ctx)
 	if err != nil {
 		return nil
@@ -122,49 +124,15 @@ func (l *Local) observeUserlandProxy(ctx context.Context) *bool {
 	return &seen
 }
 
-// ownedFlags are the dockerd flags that set an owned daemon.json key.
-var ownedFlags = []string{"--ipv6", "--ip6tables", "--experimental", "--userland-proxy", "--live-restore", "--fixed-cidr-v6", "--default-address-pool"}
-
-func hasOwnedFlag(argv []string) bool {
-	for _, a := range argv {
-		for _, f := range ownedFlags {
-			if a == f || strings.HasPrefix(a, f+"=") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// DockerIP6Chain tells whether Docker's DOCKER chain exists in the ip6 nat table of
-// iptables-nft. nil when that cannot be told: no Docker chain in the IPv4 nat table
-// either (iptables-legacy, or iptables off), or nftables unreadable.
+// DockerIP6Chain tells whether Docker's DOCKER chain exists in the ip6 nat
+// table of iptables-nft (nft.Conn.DockerIP6Chain); nil when that cannot be told.
 func DockerIP6Chain() *bool {
-	conn, err := nftables.New()
+	conn, err := nft.Open("")
 	if err != nil {
 		return nil
 	}
-	defer conn.CloseLasting()
-	chains, err := conn.ListChains()
-	if err != nil {
-		return nil
-	}
-	var v4, v6 bool
-	for _, c := range chains {
-		if c.Name != "DOCKER" || c.Table == nil || c.Table.Name != "nat" {
-			continue
-		}
-		switch c.Table.Family {
-		case nftables.TableFamilyIPv4:
-			v4 = true
-		case nftables.TableFamilyIPv6:
-			v6 = true
-		}
-	}
-	if !v4 {
-		return nil
-	}
-	return &v6
+	defer conn.Close()
+	return conn.DockerIP6Chain()
 }
 
 func countProcesses(comm string) int {
@@ -184,7 +152,7 @@ func countProcesses(comm string) int {
 
 // DaemonFlags is the unit's dockerd command line without argv[0] and without
 // --config-file (the flags a daemon.json must not repeat).
-func (l *Local) DaemonFlags(ctx context.Context, unit string) (bin string, flags []string, err error) {
+func (l *Host) DaemonFlags(ctx context.Context, unit string) (bin string, flags []string, err error) {
 	mgr, err := l.DialManager(ctx)
 	if err != nil {
 		return "", nil, err
@@ -194,30 +162,13 @@ func (l *Local) DaemonFlags(ctx context.Context, unit string) (bin string, flags
 	if err != nil {
 		return "", nil, err
 	}
-	return bin, DropConfigFileFlag(argv), nil
-}
-
-// DropConfigFileFlag returns argv without argv[0] and without --config-file.
-func DropConfigFileFlag(argv []string) []string {
-	var out []string
-	for i := 1; i < len(argv); i++ {
-		a := argv[i]
-		if a == "--config-file" {
-			i++
-			continue
-		}
-		if strings.HasPrefix(a, "--config-file=") {
-			continue
-		}
-		out = append(out, a)
-	}
-	return out
+	return bin, daemonconfig.DockerdFlags(argv), nil
 }
 
 // ValidateConfig runs `dockerd --validate` (23.0+) on candidate with the
 // unit's own flags, so a key given both as a flag and in the file is caught.
 // An error means the check could not run (no dockerd binary found, ...).
-func (l *Local) ValidateConfig(ctx context.Context, unit string, v daemonconfig.DockerVersion, candidate []byte) (bool, string, error) {
+func (l *Host) ValidateConfig(ctx context.Context, unit string, v daemonconfig.DockerVersion, candidate []byte) (bool, string, error) {
 	bin, args, err := l.DaemonFlags(ctx, unit)
 	if err != nil || bin == "" {
 		// Without the unit's command line, only a dockerd on PATH of the running
@@ -241,7 +192,7 @@ func (l *Local) ValidateConfig(ctx context.Context, unit string, v daemonconfig.
 // Journal is what the unit logged about its failure, from journalctl when it
 // exists: the error lines among its last 80 (dockerd's info chatter left out), or
 // its last 5 lines when none looks like an error.
-func (l *Local) Journal(ctx context.Context, unit string) string {
+func (l *Host) Journal(ctx context.Context, unit string) string {
 	bin, err := exec.LookPath("journalctl")
 	if err != nil {
 		return ""

@@ -1,4 +1,4 @@
-package firewall
+package nft
 
 import (
 	"context"
@@ -8,37 +8,9 @@ import (
 
 	"github.com/google/nftables"
 	"golang.org/x/sys/unix"
-)
 
-// Kinds of Finding.
-const (
-	// KindDockerIptables: Docker's chains (DOCKER, DOCKER-USER, ...) in an
-	// ip/ip6 table made through iptables-nft.
-	KindDockerIptables = "docker-iptables"
-	// KindDockerNftables: the tables of Docker's nftables firewall backend
-	// (Docker 29+): "docker-bridges", "docker".
-	KindDockerNftables = "docker-nftables"
-	// KindUFW: UFW's chains (ufw-*, ufw6-*), or the ufw.service unit.
-	KindUFW = "ufw"
-	// KindFirewalld: firewalld's table, or the firewalld.service unit.
-	KindFirewalld = "firewalld"
-	// KindIptablesNft: other base chains that hook input or forward in an
-	// iptables-nft table (ip/ip6 filter and friends).
-	KindIptablesNft = "iptables-nft"
-	// KindNftables: any other inet/ip6/ip table with a chain on the input
-	// or forward hook.
-	KindNftables = "nftables"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
 )
-
-// Finding is one other thing that filters (or NATs) this host's traffic.
-type Finding struct {
-	// Name says where: "ip6 filter", "inet firewalld", "ufw.service".
-	Name string
-	// Kind is one of the Kind constants.
-	Kind string
-	// Detail is one line for a human.
-	Detail string
-}
 
 var iptablesTables = map[string]bool{"filter": true, "nat": true, "mangle": true, "raw": true, "security": true}
 
@@ -50,12 +22,13 @@ var iptablesTables = map[string]bool{"filter": true, "nat": true, "mangle": true
 // rules) and changes nothing. Rules made with iptables-legacy are not in
 // nftables and are not seen. Use MergeUnitStates to add the state of the ufw
 // and firewalld services.
-func OtherFirewalls(ctx context.Context, conn *nftables.Conn, ownTable string) ([]Finding, error) {
+func (c *Conn) OtherFirewalls(ctx context.Context, ownTable string) ([]firewall.Finding, error) {
+	conn := c.nc
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if ownTable == "" {
-		ownTable = DefaultTable
+		ownTable = firewall.DefaultTable
 	}
 	tables, err := conn.ListTables()
 	if err != nil {
@@ -83,7 +56,7 @@ func OtherFirewalls(ctx context.Context, conn *nftables.Conn, ownTable string) (
 		return strings.Compare(a.Name, b.Name)
 	})
 
-	var out []Finding
+	var out []firewall.Finding
 	for _, t := range tables {
 		if t.Family == nftables.TableFamilyINet && t.Name == ownTable {
 			continue
@@ -95,14 +68,14 @@ func OtherFirewalls(ctx context.Context, conn *nftables.Conn, ownTable string) (
 
 		switch {
 		case t.Name == "firewalld":
-			out = append(out, Finding{where, KindFirewalld, "firewalld's table; " + hookSummary(t, cs)})
+			out = append(out, firewall.Finding{Name: where, Kind: firewall.KindFirewalld, Detail: "firewalld's table; " + hookSummary(t, cs)})
 			continue
 		case t.Name == "docker-bridges" || t.Name == "docker":
 			d := "Docker's nftables firewall backend (Docker 29+)"
 			if t.Family == nftables.TableFamilyIPv6 || t.Family == nftables.TableFamilyINet {
 				d += ": Docker filters and NATs IPv6 here"
 			}
-			out = append(out, Finding{where, KindDockerNftables, d + "; " + hookSummary(t, cs)})
+			out = append(out, firewall.Finding{Name: where, Kind: firewall.KindDockerNftables, Detail: d + "; " + hookSummary(t, cs)})
 			continue
 		}
 
@@ -122,15 +95,15 @@ func OtherFirewalls(ctx context.Context, conn *nftables.Conn, ownTable string) (
 			if t.Family == nftables.TableFamilyIPv6 && t.Name == "nat" {
 				d += "; Docker NATs IPv6 (ip6tables is on), so IPv6 to published ports bypasses INPUT-based firewalls such as UFW and firewalld"
 			}
-			out = append(out, Finding{where, KindDockerIptables, d})
+			out = append(out, firewall.Finding{Name: where, Kind: firewall.KindDockerIptables, Detail: d})
 		}
 		if len(ufw) > 0 {
 			d := fmt.Sprintf("UFW's chains: %d (%s)", len(ufw), shortList(ufw, 4))
 			if filtersIPv6 {
-				d += "; UFW filters IPv6 addressed to the host (docker-proxy), not what Docker DNATs to containers"
+				d += "; " + firewall.UFW.Filters
 			}
 			d += "; " + hookSummary(t, cs)
-			out = append(out, Finding{where, KindUFW, d})
+			out = append(out, firewall.Finding{Name: where, Kind: firewall.KindUFW, Detail: d})
 		}
 		if len(docker) > 0 || len(ufw) > 0 {
 			continue
@@ -147,11 +120,11 @@ func OtherFirewalls(ctx context.Context, conn *nftables.Conn, ownTable string) (
 		if !hooked {
 			continue
 		}
-		kind := KindNftables
+		kind := firewall.KindNftables
 		if t.Family != nftables.TableFamilyINet && iptablesTables[t.Name] {
-			kind = KindIptablesNft
+			kind = firewall.KindIptablesNft
 		}
-		out = append(out, Finding{where, kind, hookSummary(t, cs)})
+		out = append(out, firewall.Finding{Name: where, Kind: kind, Detail: hookSummary(t, cs)})
 	}
 	return out, nil
 }
@@ -201,34 +174,29 @@ func familyName(f nftables.TableFamily) string {
 	return fmt.Sprintf("family%d", f)
 }
 
-// MergeUnitStates adds the systemd state of ufw.service and
-// firewalld.service to findings. units maps a unit name to its ActiveState
-// ("active", "inactive", "failed", ...), as the provider reads it over D-Bus;
-// units not in the map are skipped, as are units that are inactive or failed
-// while none of their chains are in nftables (nothing filters then).
-func MergeUnitStates(findings []Finding, units map[string]string) []Finding {
-	out := slices.Clone(findings)
-	for _, u := range []struct{ unit, kind, does string }{
-		{"ufw.service", KindUFW, "UFW filters IPv6 addressed to the host (docker-proxy) but not IPv6 that Docker NATs to containers"},
-		{"firewalld.service", KindFirewalld, "firewalld filters IPv6 addressed to the host; Docker puts its bridges in zone \"docker\" (target ACCEPT)"},
-	} {
-		state, ok := units[u.unit]
-		if !ok {
-			continue
-		}
-		traced := slices.ContainsFunc(findings, func(f Finding) bool { return f.Kind == u.kind })
-		stopped := state == "" || state == "inactive" || state == "failed"
-		if stopped && !traced {
-			continue
-		}
-		d := fmt.Sprintf("systemd unit %s is %s", u.unit, state)
-		switch {
-		case !stopped:
-			d += "; " + u.does
-		case traced:
-			d += ", but its rules are still in the kernel"
-		}
-		out = append(out, Finding{u.unit, u.kind, d})
+// DockerIP6Chain tells whether Docker's DOCKER chain exists in the ip6 nat
+// table of iptables-nft. nil when that cannot be told: no Docker chain in the
+// IPv4 nat table either (iptables-legacy, or iptables off), or nftables
+// unreadable.
+func (c *Conn) DockerIP6Chain() *bool {
+	chains, err := c.nc.ListChains()
+	if err != nil {
+		return nil
 	}
-	return out
+	var v4, v6 bool
+	for _, ch := range chains {
+		if ch.Name != "DOCKER" || ch.Table == nil || ch.Table.Name != "nat" {
+			continue
+		}
+		switch ch.Table.Family {
+		case nftables.TableFamilyIPv4:
+			v4 = true
+		case nftables.TableFamilyIPv6:
+			v6 = true
+		}
+	}
+	if !v4 {
+		return nil
+	}
+	return &v6
 }
