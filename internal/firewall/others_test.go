@@ -100,7 +100,7 @@ func TestConnectPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeFn()
+	defer func() { _ = closeFn() }()
 	mustApply(t, c, Posture{IPv6Clients: IPv6Refuse, Ports: []uint16{25}})
 	if out := nft(t, ns, "list", "set", "inet", DefaultTable, "ports"); !strings.Contains(out, "elements = { 25 }") {
 		t.Errorf("Apply through Connect(path) did not land in that namespace:\n%s", out)

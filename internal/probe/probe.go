@@ -366,7 +366,7 @@ func usable(addrs []netlink.Addr, routeGet func(net.IP) ([]netlink.Route, error)
 		if a.IP.IsLoopback() || a.Flags&unix.IFA_F_DADFAILED != 0 {
 			continue
 		}
-		if a.IP.IsLinkLocalUnicast() && !(linkLocal && global) {
+		if a.IP.IsLinkLocalUnicast() && (!linkLocal || !global) {
 			continue
 		}
 		if a.Flags&unix.IFA_F_TENTATIVE != 0 {

@@ -666,12 +666,14 @@ func fwConnect(diags *diag.Diagnostics) (*nftables.Conn, func() error, bool) {
 }
 
 // fwOpen connects to nftables and looks table up. When ok is false the error is in
-// diags and nothing is left open; otherwise the caller must call done.
-func fwOpen(ctx context.Context, table string, diags *diag.Diagnostics) (conn *nftables.Conn, done func() error, exists, ours, ok bool) {
-	conn, done, ok = fwConnect(diags)
+// diags and nothing is left open; otherwise the caller must call done (closing a
+// netlink socket has nothing to report).
+func fwOpen(ctx context.Context, table string, diags *diag.Diagnostics) (conn *nftables.Conn, done func(), exists, ours, ok bool) {
+	conn, closeConn, ok := fwConnect(diags)
 	if !ok {
 		return nil, nil, false, false, false
 	}
+	done = func() { _ = closeConn() }
 	exists, ours, err := firewall.Exists(ctx, conn, table)
 	if err != nil {
 		done()
