@@ -76,7 +76,7 @@ func (d *ClientIPDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 				MarkdownDescription: "Host port the probe publishes, 1 to 65535. Defaults to a port that is free for both families.",
 				Validators:          []validator.Number{portValidator{}}},
 			"timeout": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "Bound on the whole measurement, as a Go duration. Defaults to `10s`.",
+				MarkdownDescription: "Bound on the measurement, as a Go duration. Defaults to `10s`. Making the probe image first (once per host) has a bound of its own, 2 minutes.",
 				Validators:          []validator.String{durationValidator()}},
 			"client_address":   schema.StringAttribute{Computed: true, MarkdownDescription: "The address the simulated client connected from."},
 			"observed_address": schema.StringAttribute{Computed: true, MarkdownDescription: "The address the container saw; empty when the connection did not get through."},
