@@ -1,71 +1,89 @@
 #!/usr/bin/env bash
-# make test: every test, on each engine, inside the sandbox: the fast tier
-# (fake systemd), then the real-systemd tier (Debian's systemd as PID 1 of a
-# systemd-nspawn container). Fails when any test fails or is skipped (nothing
-# may skip for lack of a prerequisite), or when a tier runs no test.
+# make test: every test, on each engine, inside the sandbox, counted from
+# `go test -json` events (.ci/testcount): the fast tier (fake systemd), the
+# mail-host example end to end with OpenTofu (internal/demo/tofu-e2e.sh), then
+# the real-systemd tier (Debian's systemd as PID 1 of a systemd-nspawn
+# container). Fails when any test fails or is skipped (nothing may skip for lack
+# of a prerequisite), when a package fails outside a test, or when a tier runs
+# no test.
 #
-#   .ci/test.sh [ENGINES] [ENGINE29_DIR]      TIERS="fast systemd" by default
+#   .ci/test.sh [ENGINES] [ENGINE29_DIR] [TOFU]    TIERS="fast tofu systemd" by default
 set -uo pipefail
 engines=${1:-"20 29"}
 engine29_dir=${2:-"${XDG_CACHE_HOME:-$HOME/.cache}/dockeripv6/engine-29"}
-tiers=${TIERS:-"fast systemd"}
+tofu=${3:-"${XDG_CACHE_HOME:-$HOME/.cache}/dockeripv6/tofu-1.10.6/tofu"}
+tiers=${TIERS:-"fast tofu systemd"}
 root=$(cd "$(dirname "$0")/.." && pwd)
 sbx="$root/bin/dockeripv6-sandbox"
 provider="$root/bin/terraform-provider-dockeripv6"
+count="$root/bin/testcount"
+go build -o "$count" ./.ci/testcount || exit 1
 unit_pkgs="./internal/ula/... ./internal/daemonconfig/... ./internal/firewall/... ./internal/dockerapi/... ./internal/hostcheck/... ./internal/host/... ./internal/faults/..."
 sandbox_pkgs="./internal/sandbox/... ./internal/sshhost/... ./internal/systemd/... ./internal/probe/... ./internal/provider/..."
 systemd_pkgs="./internal/systemdtier/"
 logdir=$(mktemp -d)
 status=0
 summary=()
-logs=()
+tp=0
+tf=0
 
-# run_tier NAME ENGINE -- SANDBOX ARGS...: runs the sandbox, tees its output
-# to a log, counts passes, failures and skips.
-run_tier() {
-  local name=$1 e=$2; shift 3
-  local log="$logdir/$name-engine-$e.log" start rc secs pass fail skip
-  logs+=("$log")
+# add_counts "LABEL: N passed, N failed...": adds to the totals.
+add_counts() {
+  local p f
+  p=$(sed -nE 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\1/p' <<<"$1")
+  f=$(sed -nE 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\2/p' <<<"$1")
+  tp=$((tp + ${p:-0})); tf=$((tf + ${f:-0}))
+}
+
+# go_tier NAME ENGINE SANDBOX-ARGS... -- COMMAND: runs go test -json in the sandbox
+# and counts it (testcount fails on failures, skips, package failures, no tests).
+go_tier() {
+  local name=$1 e=$2; shift 2
+  local log="$logdir/$name-$e" start secs counts
   start=$(date +%s)
   echo "=== engine $e: $name tier ==="
-  "$sbx" "$@" 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
+  "$sbx" "$@" 2>&1 | tee "$log.json" | "$count" -label "engine $e, $name tier" | tee "$log.txt"
+  local rcs=("${PIPESTATUS[@]}")
   secs=$(( $(date +%s) - start ))
-  pass=$(grep -cE '^\s*--- PASS' "$log")
-  fail=$(grep -cE '^\s*--- FAIL' "$log")
-  skip=$(grep -cE '^\s*--- SKIP' "$log")
-  summary+=("engine $e, $name tier: $pass passed, $fail failed, $skip skipped in ${secs}s")
-  if ((rc != 0 || fail > 0)); then status=1; fi
-  if ((skip > 0)); then
-    echo "FAIL: tests skipped on engine $e, $name tier (nothing may skip):"; grep -E '^\s*--- SKIP' "$log"; status=1
-  fi
-  if ((pass == 0)); then echo "FAIL: no test ran on engine $e, $name tier"; status=1; fi
+  counts=$(tail -1 "$log.txt")
+  summary+=("$counts in ${secs}s")
+  add_counts "$counts"
+  if ((rcs[0] != 0 || rcs[2] != 0)); then status=1; fi
 }
 
 first=1
 for e in $engines; do
   if [[ " $tiers " == *" fast "* ]]; then
-    if ((first)); then pkgs_cmd="go test -v -count=1 $unit_pkgs && go test -v -count=1 -p 1 -timeout 40m $sandbox_pkgs"
-    else pkgs_cmd="go test -v -count=1 -p 1 -timeout 40m $sandbox_pkgs"; fi
+    if ((first)); then pkgs_cmd="go test -json -count=1 $unit_pkgs; go test -json -count=1 -p 1 -timeout 40m $sandbox_pkgs"
+    else pkgs_cmd="go test -json -count=1 -p 1 -timeout 40m $sandbox_pkgs"; fi
     first=0
-    run_tier fast "$e" -- --engine "$e" --engine29-dir "$engine29_dir" -- bash -c "$pkgs_cmd ${TESTFLAGS:-}"
+    go_tier fast "$e" --engine "$e" --engine29-dir "$engine29_dir" -- bash -c "$pkgs_cmd ${TESTFLAGS:-}"
+  fi
+  if [[ " $tiers " == *" tofu "* ]]; then
+    # The second client: OpenTofu runs examples/mailserver end to end in the sandbox.
+    echo "=== engine $e: examples/mailserver with OpenTofu ==="
+    start=$(date +%s)
+    "$sbx" --engine "$e" --engine29-dir "$engine29_dir" -- env TOFU="$tofu" bash internal/demo/tofu-e2e.sh 2>&1 | tee "$logdir/tofu-$e.txt"
+    rc=${PIPESTATUS[0]}
+    secs=$(( $(date +%s) - start ))
+    counts=$(grep -E '^opentofu: [0-9]+ passed, [0-9]+ failed' "$logdir/tofu-$e.txt" | tail -1)
+    if [ -z "$counts" ]; then counts="opentofu: 0 passed, 1 failed"; fi
+    summary+=("engine $e, $counts in ${secs}s")
+    add_counts "$counts"
+    p=$(sed -nE 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\1/p' <<<"$counts"); f=$(sed -nE 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\2/p' <<<"$counts")
+    if ((rc != 0 || ${f:-1} > 0 || ${p:-0} == 0)); then echo "FAIL: OpenTofu end to end on engine $e"; status=1; fi
   fi
 done
 # The real-systemd tier: the provider binary `make build` made, through
 # terraform, against Debian's docker.service under Debian's systemd.
 for e in $engines; do
   if [[ " $tiers " == *" systemd "* ]]; then
-    run_tier systemd "$e" -- --systemd real --engine "$e" --engine29-dir "$engine29_dir" -- \
+    go_tier systemd "$e" --systemd real --engine "$e" --engine29-dir "$engine29_dir" -- \
       env DOCKERIPV6_PROVIDER_BIN="$provider" \
-      bash -c "go test -tags systemdtier -v -count=1 -p 1 -timeout 30m $systemd_pkgs ${TESTFLAGS:-}"
+      bash -c "go test -tags systemdtier -json -count=1 -p 1 -timeout 30m $systemd_pkgs ${TESTFLAGS:-}"
   fi
 done
 echo
 for s in "${summary[@]}"; do echo "$s"; done
-tp=0; tf=0
-for l in "${logs[@]}"; do
-  tp=$((tp + $(grep -cE '^\s*--- PASS' "$l")))
-  tf=$((tf + $(grep -cE '^\s*--- FAIL' "$l")))
-done
 echo "total: $tp passed, $tf failed"
 exit $status

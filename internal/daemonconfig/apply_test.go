@@ -124,7 +124,7 @@ func (s fakeSystemd) ResetFailed(_ context.Context, units ...string) error {
 func (s fakeSystemd) RestartJob(context.Context, string) (Job, error) {
 	s.h.restarts++
 	s.h.log = append(s.h.log, "restart")
-	return fakeJob{s.h}, nil
+	return fakeJob(s), nil
 }
 func (s fakeSystemd) Close() {}
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
@@ -220,7 +221,7 @@ func (c *Client) ServerVersion(ctx context.Context) (Version, error) {
 }
 
 // IsNotFound reports whether err is the daemon's "no such object".
-func IsNotFound(err error) bool { return err != nil && client.IsErrNotFound(err) }
+func IsNotFound(err error) bool { return err != nil && cerrdefs.IsNotFound(err) }
 
 // NetworkInspect inspects a network by name or ID.
 func (c *Client) NetworkInspect(ctx context.Context, nameOrID string) (network.Inspect, error) {

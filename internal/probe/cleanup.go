@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
@@ -177,7 +178,7 @@ func cleanupContainers(ctx context.Context, cli client.APIClient) error {
 
 func removeContainer(ctx context.Context, cli client.APIClient, id string) error {
 	err := cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
-	if err == nil || client.IsErrNotFound(err) || strings.Contains(err.Error(), "is already in progress") {
+	if err == nil || cerrdefs.IsNotFound(err) || strings.Contains(err.Error(), "is already in progress") {
 		return nil
 	}
 	return fmt.Errorf("remove probe container %s: %w", id, err)

@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
@@ -413,7 +414,7 @@ func TestDockerOldImagesPruned(t *testing.T) {
 	if !slices.Contains(removed, old) {
 		t.Errorf("PruneImages removed %v; the earlier build's %s is not among them", removed, old)
 	}
-	if _, err := cli.ImageInspect(ctx, old); !client.IsErrNotFound(err) {
+	if _, err := cli.ImageInspect(ctx, old); !cerrdefs.IsNotFound(err) {
 		t.Errorf("%s still there after pruning (%v)", old, err)
 	}
 	if _, err := cli.ImageInspect(ctx, tag); err != nil {

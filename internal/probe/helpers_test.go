@@ -84,6 +84,7 @@ func containerInspect(networkID, gw, gw6, legacyGw, legacyGw6 string) container.
 	ns := &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{
 		"n": {NetworkID: networkID, Gateway: gw, IPv6Gateway: gw6},
 	}}
+	//nolint:staticcheck // Docker 20.10 fills these legacy fields; the fixture builds them on purpose.
 	ns.Gateway, ns.IPv6Gateway = legacyGw, legacyGw6
 	return container.InspectResponse{NetworkSettings: ns}
 }

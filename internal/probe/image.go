@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
@@ -285,7 +286,7 @@ func EnsureImage(ctx context.Context, cli client.APIClient, path string) (string
 	tag := b.Tag()
 	if _, err := cli.ImageInspect(ctx, tag); err == nil {
 		return tag, nil
-	} else if !client.IsErrNotFound(err) {
+	} else if !cerrdefs.IsNotFound(err) {
 		return "", fmt.Errorf("inspect probe image %s: %w", tag, err)
 	}
 	imageMu.Lock()
@@ -344,7 +345,7 @@ func loadImage(ctx context.Context, cli client.APIClient, b *binaryInfo) error {
 	resp, err := cli.ImageLoad(ctx, pr, client.ImageLoadWithQuiet(true))
 	if err != nil {
 		pr.CloseWithError(err)
-		<-done
+		<-done //nolint:errcheck // the load's error is the one to report
 		return err
 	}
 	defer resp.Body.Close()

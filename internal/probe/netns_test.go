@@ -53,7 +53,7 @@ func hostServer(t testing.TB) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go serve(ln)
+	go func() { _ = serve(ln) }()
 	t.Cleanup(func() { ln.Close() })
 	return ln.Addr().(*net.TCPAddr).Port
 }

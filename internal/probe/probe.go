@@ -42,6 +42,9 @@ const (
 	// DefaultNetwork is Docker's default bridge network.
 	DefaultNetwork = "bridge"
 
+	// prepareTimeout bounds what comes before a measurement: removing leftovers
+	// of an earlier run and making the probe image when it is missing.
+	prepareTimeout = 2 * time.Minute
 	// cleanupTimeout bounds the removal of what a measurement created, which
 	// runs on a fresh context even when the caller's is cancelled.
 	cleanupTimeout = 30 * time.Second
@@ -53,7 +56,7 @@ type Options struct {
 	Family   string        // "ipv6" (default) | "ipv4"
 	Client   string        // "remote" (default) | "local"
 	HostPort int           // 0 = pick a port that is free on the host for both families
-	Timeout  time.Duration // default 10s; bounds the whole measurement
+	Timeout  time.Duration // default 10s; bounds the measurement (not making the probe image first)
 	Binary   string        // static binary that has the probe-server mode; default os.Executable()
 }
 
@@ -110,13 +113,10 @@ func (o *Options) normalize() error {
 // the measurement impossible (Docker unreachable, no such network, no
 // permission to create the client namespace, the caller's ctx ended).
 func Run(ctx context.Context, cli client.APIClient, o Options) (res Result, err error) {
-	start := time.Now()
 	if err := o.normalize(); err != nil {
 		return res, err
 	}
 	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
 	defer func() {
 		if err != nil {
 			res = Result{}
@@ -126,12 +126,20 @@ func Run(ctx context.Context, cli client.APIClient, o Options) (res Result, err 
 		}
 	}()
 
-	_ = Cleanup(ctx, cli) // best effort: leftovers must not stop a measurement
-
-	tag, err := EnsureImage(ctx, cli, o.Binary)
+	// Preparing is not measuring: leftovers of an earlier run and the probe image
+	// (made once per host) get their own bound, so that a busy host importing the
+	// image does not use up the measurement's budget.
+	prep, cancelPrep := context.WithTimeout(parent, prepareTimeout)
+	_ = Cleanup(prep, cli) // best effort: leftovers must not stop a measurement
+	tag, err := EnsureImage(prep, cli, o.Binary)
+	cancelPrep()
 	if err != nil {
 		return res, fmt.Errorf("probe: %w", err)
 	}
+
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(parent, o.Timeout)
+	defer cancel()
 	nw, err := cli.NetworkInspect(ctx, o.Network, network.InspectOptions{})
 	if err != nil {
 		return res, fmt.Errorf("probe: inspect network %q: %w", o.Network, err)
@@ -366,7 +374,7 @@ func usable(addrs []netlink.Addr, routeGet func(net.IP) ([]netlink.Route, error)
 		if a.IP.IsLoopback() || a.Flags&unix.IFA_F_DADFAILED != 0 {
 			continue
 		}
-		if a.IP.IsLinkLocalUnicast() && !(linkLocal && global) {
+		if a.IP.IsLinkLocalUnicast() && (!linkLocal || !global) {
 			continue
 		}
 		if a.Flags&unix.IFA_F_TENTATIVE != 0 {

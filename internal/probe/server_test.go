@@ -32,7 +32,7 @@ func TestServeAnswersPeerAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go serve(ln)
+	go func() { _ = serve(ln) }()
 	t.Cleanup(func() { ln.Close() })
 	for i := 0; i < 3; i++ { // one answer per connection, then close
 		if got := readAnswer(t, "tcp4", ln.Addr().String()); got != "127.0.0.1\n" {
@@ -46,7 +46,7 @@ func TestServeDualStackUnmapsIPv4(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go serve(ln)
+	go func() { _ = serve(ln) }()
 	t.Cleanup(func() { ln.Close() })
 	port := ln.Addr().(*net.TCPAddr).Port
 	// An IPv4 client reaches the dual-stack socket as ::ffff:127.0.0.1.

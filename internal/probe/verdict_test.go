@@ -122,7 +122,7 @@ func TestExchangeOnLoopback(t *testing.T) {
 
 	t.Run("answer", func(t *testing.T) {
 		ln := listen()
-		go serve(ln)
+		go func() { _ = serve(ln) }()
 		v, err := run(ap(ln), 5*time.Second)
 		if err != nil || v.verdict != VerdictPreserved || v.observed != "127.0.0.1" {
 			t.Fatalf("got %+v, %v", v, err)

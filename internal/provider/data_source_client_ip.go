@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
@@ -31,7 +30,7 @@ type clientIPModel struct {
 	Network          types.String `tfsdk:"network"`
 	Family           types.String `tfsdk:"family"`
 	Client           types.String `tfsdk:"client"`
-	HostPort         types.Int64  `tfsdk:"host_port"`
+	HostPort         types.Number `tfsdk:"host_port"`
 	Timeout          types.String `tfsdk:"timeout"`
 	ClientAddress    types.String `tfsdk:"client_address"`
 	ObservedAddress  types.String `tfsdk:"observed_address"`
@@ -73,11 +72,11 @@ func (d *ClientIPDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 			"client": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "`remote` (default): a simulated remote host behind a veth pair, so packets arrive as an outside client's do. `local`: a connection from the host itself (loopback).",
 				Validators:          []validator.String{stringvalidator.OneOf(probe.ClientRemote, probe.ClientLocal)}},
-			"host_port": schema.Int64Attribute{Optional: true,
-				MarkdownDescription: "Host port the probe publishes. Defaults to a port that is free for both families.",
-				Validators:          []validator.Int64{int64validator.Between(1, 65535)}},
+			"host_port": schema.NumberAttribute{Optional: true,
+				MarkdownDescription: "Host port the probe publishes, 1 to 65535. Defaults to a port that is free for both families.",
+				Validators:          []validator.Number{portValidator{}}},
 			"timeout": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "Bound on the whole measurement, as a Go duration. Defaults to `10s`.",
+				MarkdownDescription: "Bound on the measurement, as a Go duration. Defaults to `10s`. Making the probe image first (once per host) has a bound of its own, 2 minutes.",
 				Validators:          []validator.String{durationValidator()}},
 			"client_address":   schema.StringAttribute{Computed: true, MarkdownDescription: "The address the simulated client connected from."},
 			"observed_address": schema.StringAttribute{Computed: true, MarkdownDescription: "The address the container saw; empty when the connection did not get through."},
@@ -109,7 +108,7 @@ func (d *ClientIPDataSource) Read(ctx context.Context, req datasource.ReadReques
 		Network:  m.Network.ValueString(),
 		Family:   m.Family.ValueString(),
 		Client:   m.Client.ValueString(),
-		HostPort: int(m.HostPort.ValueInt64()),
+		HostPort: portAttr(m.HostPort),
 	}
 	if s := m.Timeout.ValueString(); s != "" {
 		opts.Timeout, _ = time.ParseDuration(s) // validated

@@ -187,7 +187,8 @@ func TestAccClientIP_badInput(t *testing.T) {
 	}, []badInput{
 		{`family = "ipv5"`, `value must be one of: ["ipv6" "ipv4"]`},
 		{`client = "moon"`, `value must be one of: ["remote" "local"]`},
-		{`host_port = 70000`, `value must be between 1 and 65535`},
+		{`host_port = 70000`, `port 70000 is out of range: TCP ports are 1 to 65535.`},
+		{`host_port = 25.5`, `25.5 is not a whole number: a port is a TCP port number from 1 to 65535.`},
 		{`timeout = "-1s"`, `is not a positive duration`},
 		{`network = "no-such-network"`, `no-such-network`},
 	})

@@ -120,7 +120,7 @@ var hostFindingDocs = []struct{ id, severity, when string }{
 	{hostcheck.IDIPv6NATUnprotected, "warning",
 		"A network with `gateway_mode_ipv6 = nat-unprotected`: every container port is reachable by routing."},
 	{hostcheck.IDExampleULAInUse, "warning",
-		"A network's IPv6 subnet, `fixed-cidr-v6` or an IPv6 address pool lies in a well-known example ULA (`fd00:cafe:face:feed::/64` and friends) that RFC 4193 forbids."},
+		"A network's IPv6 subnet, `fixed-cidr-v6` or an IPv6 address pool lies in a well-known example ULA (`fd00:cafe:face:feed::/64` and friends, and the prefixes this documentation prints, such as `ula_prefix(\"mail.example.org\")`) that RFC 4193 forbids."},
 	{hostcheck.IDDocumentationPrefixInUse, "warning", "The same, in documentation space (`2001:db8::/32`, `3fff::/20`)."},
 	{hostcheck.IDReservedULAInUse, "warning", "The same, in `fc00::/8` (ULA with the L bit 0)."},
 	{hostcheck.IDIPv6RoutedNetwork, "info",

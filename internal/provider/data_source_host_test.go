@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
@@ -124,7 +125,7 @@ func hostRunProbe(t *testing.T, cli *client.Client, name, img, networkMode strin
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true}); err != nil && !client.IsErrNotFound(err) {
+		if err := cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
 			t.Errorf("removing %s: %v", name, err)
 		}
 	})
@@ -532,7 +533,7 @@ func TestAccHost_ipv6natRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if _, err := cli.ImageRemove(context.Background(), ref, image.RemoveOptions{}); err != nil && !client.IsErrNotFound(err) {
+		if _, err := cli.ImageRemove(context.Background(), ref, image.RemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
 			t.Errorf("untagging %s: %v", ref, err)
 		}
 	})

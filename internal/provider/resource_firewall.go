@@ -543,7 +543,7 @@ func (r *FirewallResource) fwOpen(ctx context.Context, table string, diags *diag
 	}
 	exists, ours, err := conn.Exists(ctx, table)
 	if err != nil {
-		done()
+		_ = done()
 		diags.AddError("Cannot Read nftables", fmt.Sprintf("Looking for table inet %s: %v", table, err))
 		return nil, nil, false, false, false
 	}
@@ -601,7 +601,7 @@ func (r *FirewallResource) write(ctx context.Context, plan firewallModel, diags 
 	if !ok {
 		return plan, false
 	}
-	defer done()
+	defer func() { _ = done() }()
 	if exists && !ours {
 		diags.AddAttributeError(path.Root("table"), "Table Exists And Is Not Ours", fwNotOursDetail(want.Table))
 		return plan, false
@@ -652,7 +652,7 @@ func (r *FirewallResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if !ok {
 		return
 	}
-	defer done()
+	defer func() { _ = done() }()
 	if !exists {
 		tflog.Warn(ctx, "firewall table is gone; planning to create it", map[string]any{"table": table})
 		resp.State.RemoveResource(ctx)
@@ -705,7 +705,7 @@ func (r *FirewallResource) Delete(ctx context.Context, req resource.DeleteReques
 	if !ok {
 		return
 	}
-	defer done()
+	defer func() { _ = done() }()
 	if !exists {
 		return
 	}
@@ -731,7 +731,7 @@ func (r *FirewallResource) ImportState(ctx context.Context, req resource.ImportS
 	if !ok {
 		return
 	}
-	defer done()
+	defer func() { _ = done() }()
 	switch {
 	case !exists:
 		resp.Diagnostics.AddError("No Such Firewall Table", fmt.Sprintf("There is no nftables table inet %s to import (`nft list tables inet` lists them). Apply a configuration to create it instead.", table))

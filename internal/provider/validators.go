@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/ula"
 )
@@ -136,4 +137,32 @@ func (gatewayInSubnetValidator) ValidateResource(ctx context.Context, req resour
 		resp.Diagnostics.AddAttributeError(path.Root("ipv6_subnet"), "IPv6 Subnet On An IPv4-Only Network",
 			"ipv6 is false but ipv6_subnet is set; remove ipv6_subnet or set ipv6 = true")
 	}
+}
+
+// portValidator accepts a TCP port number, 1 to 65535. The attribute is a number,
+// not an int64, so that 25.5 reaches this check (and is called not a whole number)
+// instead of failing the framework's conversion with an error for the developers.
+type portValidator struct{}
+
+func (portValidator) Description(context.Context) string               { return "a TCP port number, 1 to 65535" }
+func (v portValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (portValidator) ValidateNumber(_ context.Context, req validator.NumberRequest, resp *validator.NumberResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	text := req.ConfigValue.ValueBigFloat().Text('g', -1)
+	p, whole := portNumber(req.ConfigValue)
+	switch {
+	case !whole:
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Port", text+" is not a whole number: a port is a TCP port number from 1 to 65535.")
+	case p < 1 || p > 65535:
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Port", "port "+text+" is out of range: TCP ports are 1 to 65535.")
+	}
+}
+
+// portAttr is a validated port attribute as an int; 0 when null.
+func portAttr(v types.Number) int {
+	p, _ := portNumber(v)
+	return int(p)
 }

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -143,7 +142,7 @@ func lockExclusive(t testing.TB) {
 		if ex {
 			return
 		}
-		t.Fatal(fmt.Sprintf("sandbox.RequireExclusive in %s, whose parent test %s holds sandbox.Require: call RequireExclusive in the parent instead", t.Name(), holder))
+		t.Fatalf("sandbox.RequireExclusive in %s, whose parent test %s holds sandbox.Require: call RequireExclusive in the parent instead", t.Name(), holder)
 		return
 	}
 	if err := openLockFiles(); err != nil {

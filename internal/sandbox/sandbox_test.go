@@ -236,7 +236,9 @@ func TestContainerRuns(t *testing.T) {
 	if err := tw.WriteHeader(&tar.Header{Name: "probe", Mode: 0o755, Size: int64(len(data))}); err != nil {
 		t.Fatal(err)
 	}
-	tw.Write(data)
+	if _, err := tw.Write(data); err != nil {
+		t.Fatal(err)
+	}
 	tw.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

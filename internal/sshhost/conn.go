@@ -265,7 +265,7 @@ func (c *Conn) run(ctx context.Context, cmd string, stdin io.Reader) (stdout, st
 	case <-ctx.Done():
 		_ = sess.Signal(ssh.SIGTERM)
 		sess.Close()
-		<-res
+		<-res //nolint:errcheck // ended by the signal; ctx's error is the one to report
 		return o.Bytes(), e.Bytes(), ctx.Err()
 	case <-c.done:
 		// The session ends with the connection; give it a moment to say so.
@@ -311,7 +311,7 @@ func (l *limited) Write(p []byte) (int, error) {
 		if len(q) > l.n {
 			q = q[:l.n]
 		}
-		l.w.Write(q)
+		_, _ = l.w.Write(q) // a log of the remote's stderr: best effort
 		l.n -= len(q)
 	}
 	return len(p), nil

@@ -160,7 +160,9 @@ func TestFleetHostKeys(t *testing.T) {
 	})
 	t.Run("unknown in known_hosts", func(t *testing.T) {
 		kh := filepath.Join(t.TempDir(), "known_hosts")
-		os.WriteFile(kh, []byte(h2.Addr.String()+" "+h2.HostKey+"\n"), 0o600)
+		if err := os.WriteFile(kh, []byte(h2.Addr.String()+" "+h2.HostKey+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		cfg := config(f, h1, fleet.UserRoot)
 		cfg.HostKey, cfg.KnownHostsFile = "", kh
 		_, err := sshhost.Dial(ctx, cfg)
@@ -359,7 +361,7 @@ type cutConn struct {
 
 func (c *cutConn) Write(p []byte) (int, error) {
 	if c.written.Add(int64(len(p))) > c.limit {
-		c.Conn.Close()
+		c.Close()
 		return 0, net.ErrClosed
 	}
 	return c.Conn.Write(p)

@@ -109,7 +109,7 @@ func startServer(t *testing.T, userKey ssh.PublicKey, hostKeys ...ssh.Signer) *t
 				}
 				go ssh.DiscardRequests(reqs)
 				for ch := range chans {
-					ch.Reject(ssh.Prohibited, "no sessions here")
+					_ = ch.Reject(ssh.Prohibited, "no sessions here")
 				}
 			}()
 		}
@@ -306,7 +306,7 @@ func TestDialAuth(t *testing.T) {
 				if err != nil {
 					return
 				}
-				go agent.ServeAgent(kr, c)
+				go func() { _ = agent.ServeAgent(kr, c) }()
 			}
 		}()
 		cfg := srv.config("")

@@ -264,7 +264,7 @@ func dial(ns netns.NsHandle, src netip.Addr, dst netip.AddrPort, timeout time.Du
 			return err
 		}
 		defer c.Close()
-		c.SetDeadline(time.Now().Add(timeout))
+		_ = c.SetDeadline(time.Now().Add(timeout))
 		line, err := bufio.NewReader(c).ReadString('\n')
 		if err != nil {
 			return fmt.Errorf("read greeting: %w", err)

@@ -66,11 +66,11 @@ func (c *Conn) OtherFirewalls(ctx context.Context, ownTable string) ([]firewall.
 		where := familyName(t.Family) + " " + t.Name
 		filtersIPv6 := t.Family == nftables.TableFamilyINet || t.Family == nftables.TableFamilyIPv6
 
-		switch {
-		case t.Name == "firewalld":
+		switch t.Name {
+		case "firewalld":
 			out = append(out, firewall.Finding{Name: where, Kind: firewall.KindFirewalld, Detail: "firewalld's table; " + hookSummary(t, cs)})
 			continue
-		case t.Name == "docker-bridges" || t.Name == "docker":
+		case "docker-bridges", "docker":
 			d := "Docker's nftables firewall backend (Docker 29+)"
 			if t.Family == nftables.TableFamilyIPv6 || t.Family == nftables.TableFamilyINet {
 				d += ": Docker filters and NATs IPv6 here"
@@ -79,15 +79,13 @@ func (c *Conn) OtherFirewalls(ctx context.Context, ownTable string) ([]firewall.
 			continue
 		}
 
-		var docker, ufw, rest []string
+		var docker, ufw []string
 		for _, c := range cs {
 			switch {
 			case strings.HasPrefix(c.Name, "DOCKER"):
 				docker = append(docker, c.Name)
 			case strings.HasPrefix(c.Name, "ufw-") || strings.HasPrefix(c.Name, "ufw6-"):
 				ufw = append(ufw, c.Name)
-			default:
-				rest = append(rest, c.Name)
 			}
 		}
 		if len(docker) > 0 {

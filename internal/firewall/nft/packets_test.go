@@ -38,7 +38,6 @@ var (
 	cliV6ok = netip.MustParseAddr("fd00:d0c:1::3")
 	cliV4   = netip.MustParseAddr("198.18.1.2")
 	ctrV6   = netip.MustParseAddr("fd00:d0c:2::2")
-	ctrV4   = netip.MustParseAddr("198.18.2.2")
 	loV6    = netip.MustParseAddr("::1")
 	none    netip.Addr
 )
@@ -227,7 +226,7 @@ func TestRefuseKeepsHostOutgoingConnections(t *testing.T) {
 			return err
 		}
 		defer c.Close()
-		c.SetDeadline(time.Now().Add(dialTimeout))
+		_ = c.SetDeadline(time.Now().Add(dialTimeout))
 		_, err = bufio.NewReader(c).ReadString('\n')
 		return err
 	})

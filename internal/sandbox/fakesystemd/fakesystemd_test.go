@@ -341,7 +341,7 @@ func TestManagerOverBus(t *testing.T) {
 	if _, err := gs.StartUnitContext(ctx, "demo.service", "replace", ch); err != nil || <-ch != "done" {
 		t.Fatalf("Start: %v", err)
 	}
-	if _, err := gs.GetUnitProperty("nope.service", "ActiveState"); err != nil {
+	if _, err := gs.GetUnitPropertyContext(ctx, "nope.service", "ActiveState"); err != nil {
 		t.Fatalf("GetUnitProperty on a missing unit: %v", err)
 	}
 	if v, err := gs.GetManagerProperty("Version"); err != nil || !strings.Contains(v, "dockeripv6-sandbox") {
