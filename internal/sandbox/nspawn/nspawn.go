@@ -237,8 +237,10 @@ func (r *run) root() string { return filepath.Join(r.scratch, "root") }
 // Machine is the container's machine name (and host name).
 const Machine = "dockeripv6-systemd"
 
-// NspawnArgs are systemd-nspawn's arguments for a boot of root.
-func NspawnArgs(scratch, root string, masked []string, engine29 bool) []string {
+// NspawnArgs are systemd-nspawn's arguments for a boot of root. Each of dirs
+// (the command's working directory) is bound at its own path: nspawn mounts a
+// tmpfs of its own on /tmp, so a checkout under /tmp would not be there.
+func NspawnArgs(scratch, root string, masked []string, engine29 bool, dirs ...string) []string {
 	args := []string{
 		"--directory=" + root,
 		"--machine=" + Machine,
@@ -253,6 +255,11 @@ func NspawnArgs(scratch, root string, masked []string, engine29 bool) []string {
 	}
 	if engine29 {
 		args = append(args, "--bind-ro="+filepath.Join(scratch, "docker.service.d")+":/etc/systemd/system/docker.service.d")
+	}
+	for _, d := range dirs {
+		if d = filepath.Clean(d); filepath.IsAbs(d) && d != "/" {
+			args = append(args, "--bind="+d)
+		}
 	}
 	args = append(args, "--boot", "--")
 	for _, u := range masked {
@@ -272,7 +279,7 @@ func (r *run) boot(sigs <-chan os.Signal) error {
 		return err
 	}
 	defer console.Close()
-	args := NspawnArgs(r.scratch, r.root(), MaskedUnits("/"), r.cfg.Engine == "29")
+	args := NspawnArgs(r.scratch, r.root(), MaskedUnits("/"), r.cfg.Engine == "29", r.cfg.Dir)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(cleanEnv(os.Environ()), "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1")
 	cmd.Stdout, cmd.Stderr = console, console

@@ -8,6 +8,19 @@ import (
 	"testing"
 )
 
+// The command's working directory is bound in at its own path, also under
+// /tmp, where nspawn mounts a tmpfs of its own.
+func TestNspawnArgsBindWorkingDirectory(t *testing.T) {
+	args := NspawnArgs("/var/tmp/s", "/var/tmp/s/root", nil, false, "/tmp/ci/checkout/", "/")
+	boot := slices.Index(args, "--boot")
+	if i := slices.Index(args, "--bind=/tmp/ci/checkout"); i < 0 || i > boot {
+		t.Fatalf("working directory not bound before --boot: %q", args)
+	}
+	if slices.Contains(args, "--bind=/") {
+		t.Fatalf("/ bound over the container's root: %q", args)
+	}
+}
+
 func TestNspawnArgs(t *testing.T) {
 	for _, engine29 := range []bool{false, true} {
 		args := NspawnArgs("/var/tmp/s", "/var/tmp/s/root", []string{"postgresql.service", "ssh.service"}, engine29)
