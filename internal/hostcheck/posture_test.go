@@ -16,7 +16,7 @@ func TestPostureFindings(t *testing.T) {
 		{Name: "bridge", Driver: "bridge", Containers: []Container{{Name: "mx", Ports: []Port{
 			{HostIP: "0.0.0.0", HostPort: 2525, ContainerPort: 25, Proto: "tcp"},
 			{HostIP: "0.0.0.0", HostPort: 4190, ContainerPort: 4190, Proto: "udp"}}}}},
-		{Name: "v6", IPv6: true, IPv6Subnets: []string{"fd7e:3c1a:95d2:f2::/64", "10.9.0.0/24"}},
+		{Name: "v6", IPv6: true, IPv6Subnets: []string{"fd7e:3c1a:95d2:f2::/64", "198.18.9.0/24"}},
 		{Name: "a-v6", IPv6: true, IPv6Subnets: []string{"fd00:1::/64"}},
 		{Name: "v6-no-subnet", IPv6: true},
 	}

@@ -4,7 +4,7 @@
 // packages and every write goes to a throwaway tmpfs), runs Debian's own
 // docker.service and docker.socket, and the command runs inside it with
 // nsenter. See ../README.md ("The real-systemd tier") and
-// /work/shared/docs/ipv6-facts.md section 8.
+// the README's "How it boots", which says why each step is needed.
 //
 // Run must be called in a private mount namespace of its own (the command
 // re-executes itself with CLONE_NEWNS for that): it bind-mounts / and mounts
