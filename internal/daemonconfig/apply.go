@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -480,10 +479,4 @@ func (tx *transaction) rollback(ctx context.Context, sd Systemd, failure string)
 		e.Notes = tx.notes
 	}
 	return e
-}
-
-// IsRolledBack reports whether err is a *RolledBackError.
-func IsRolledBack(err error) bool {
-	var rb *RolledBackError
-	return errors.As(err, &rb)
 }

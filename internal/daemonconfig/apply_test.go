@@ -377,3 +377,9 @@ func TestApplyReleaseAndDestroyPutKeysBack(t *testing.T) {
 		t.Fatalf("destroy with before %s left %q, want %q", raw, h.file, orig)
 	}
 }
+
+// IsRolledBack reports whether err is a *RolledBackError.
+func IsRolledBack(err error) bool {
+	var rb *RolledBackError
+	return errors.As(err, &rb)
+}

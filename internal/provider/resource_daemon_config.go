@@ -422,7 +422,7 @@ func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.Modi
 }
 
 // priorModel is the resource's state, or nil when there is none (create).
-func priorModel(ctx context.Context, st stateGetter, diags *diag.Diagnostics) *daemonConfigModel {
+func priorModel(ctx context.Context, st tfsdk.State, diags *diag.Diagnostics) *daemonConfigModel {
 	if st.Raw.IsNull() {
 		return nil
 	}
@@ -430,8 +430,6 @@ func priorModel(ctx context.Context, st stateGetter, diags *diag.Diagnostics) *d
 	diags.Append(st.Get(ctx, &m)...)
 	return &m
 }
-
-type stateGetter = tfsdk.State
 
 // request is the daemon.json transaction for plan: the keys it sets, the
 // keys the prior state owned and plan no longer does, and the saved values.
