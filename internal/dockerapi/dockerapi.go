@@ -6,6 +6,7 @@ package dockerapi
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"sort"
 	"strings"
@@ -93,8 +94,36 @@ type Client struct {
 	// from says where Host came from, for HostError.
 	from string
 
+	// dial, when set, opens every connection to Host (a Docker daemon on a
+	// remote machine, reached through its agent); Via names that way.
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	Via  string
+
 	mu  sync.Mutex
 	cli *client.Client
+}
+
+// NewVia returns a client for the daemon at host (an address on another
+// machine) whose connections dial opens; via names the way for messages
+// ("ssh://user@mail1:22").
+func NewVia(host, via string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *Client {
+	return &Client{Host: host, from: "docker_host", dial: dial, Via: via}
+}
+
+// Where is the daemon's address, with the way to it when it is remote.
+func (c *Client) Where() string {
+	if c.Via != "" {
+		return c.Host + " on " + c.Via
+	}
+	return c.Host
+}
+
+func (c *Client) newClient() (*client.Client, error) {
+	opts := []client.Opt{client.WithHost(c.Host), client.WithAPIVersionNegotiation()}
+	if c.dial != nil {
+		opts = append(opts, client.WithDialContext(c.dial))
+	}
+	return client.NewClientWithOpts(opts...)
 }
 
 // New returns a client for host (see ResolveHost); nothing is dialled yet.
@@ -143,15 +172,15 @@ func (c *Client) API(ctx context.Context) (*client.Client, error) {
 	if err := c.checkHost(); err != nil {
 		return nil, err
 	}
-	cli, err := client.NewClientWithOpts(client.WithHost(c.Host), client.WithAPIVersionNegotiation())
+	cli, err := c.newClient()
 	if err != nil {
-		return nil, &UnreachableError{Host: c.Host, Err: err}
+		return nil, &UnreachableError{Host: c.Where(), Err: err}
 	}
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if _, err := cli.Ping(pctx); err != nil {
 		cli.Close()
-		return nil, &UnreachableError{Host: c.Host, Err: err}
+		return nil, &UnreachableError{Host: c.Where(), Err: err}
 	}
 	cli.NegotiateAPIVersion(pctx)
 	c.cli = cli
@@ -176,7 +205,7 @@ func (c *Client) WaitReady(ctx context.Context) error {
 	}
 	var last error
 	for {
-		cli, err := client.NewClientWithOpts(client.WithHost(c.Host), client.WithAPIVersionNegotiation())
+		cli, err := c.newClient()
 		if err == nil {
 			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			_, err = cli.Ping(pctx)
@@ -189,7 +218,7 @@ func (c *Client) WaitReady(ctx context.Context) error {
 		last = err
 		select {
 		case <-ctx.Done():
-			return &UnreachableError{Host: c.Host, Err: fmt.Errorf("%w (last error: %v)", ctx.Err(), last)}
+			return &UnreachableError{Host: c.Where(), Err: fmt.Errorf("%w (last error: %v)", ctx.Err(), last)}
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -1,10 +1,11 @@
 // Package host is the seam between the provider and the machine it works on.
 // Host is the one interface through which everything reaches that machine:
-// daemon.json and the daemon.json transaction (daemonconfig.Host), the facts
-// hostcheck gathers (hostcheck.Source), the firewall (firewall.Handle), the
-// Docker API and the client-IP probe. internal/host/local implements it for
-// the machine the provider runs on; another implementation (a host reached
-// over SSH) plugs in at the same place. This package holds interfaces only.
+// the daemon.json transaction, the facts hostcheck gathers, the firewall, the
+// Docker API and the client-IP probe. Its calls are coarse on purpose: each
+// is one piece of work done on the machine itself, so that a Host reached
+// over SSH (internal/host/remote) runs the same code there as
+// internal/host/local runs here, one round trip per call. This package holds
+// interfaces only.
 package host
 
 import (
@@ -19,11 +20,28 @@ import (
 
 // Host is the machine the provider works on.
 type Host interface {
-	// daemon.json, the running dockerd and its unit: the daemon.json transaction.
-	daemonconfig.Host
-	// One read of each fact the host's findings are judged on; Units also
-	// gives the states of ufw.service and firewalld.service.
-	hostcheck.Source
+	// ApplyDaemonConfig runs the daemon.json transaction on the machine
+	// (daemonconfig.Apply): lock, merge, validate, write, restart, verify,
+	// roll back. It is one call so that it runs to its end on the machine.
+	ApplyDaemonConfig(ctx context.Context, req daemonconfig.Request) (daemonconfig.Result, error)
+	// PlanDaemonConfig previews it (daemonconfig.Plan): nothing is written.
+	PlanDaemonConfig(ctx context.Context, req daemonconfig.Request) (daemonconfig.Preview, error)
+	// DockerVersion is the running daemon's release; Observe what the
+	// running dockerd shows of the owned settings (an error: it does not
+	// answer).
+	DockerVersion(ctx context.Context) (daemonconfig.DockerVersion, error)
+	Observe(ctx context.Context, unit string) (daemonconfig.RunningState, error)
+	// ReadDaemonJSON reads daemon.json; a missing file is (nil, false, nil).
+	ReadDaemonJSON(ctx context.Context, path string) (data []byte, exists bool, err error)
+
+	// Gather reads the facts the host's findings are judged on
+	// (hostcheck.Gather); GatherPosture the few the firewall's plan
+	// warnings need (hostcheck.GatherPosture).
+	Gather(ctx context.Context, daemonJSON, dockerUnit string) (hostcheck.Facts, error)
+	GatherPosture(ctx context.Context) hostcheck.Facts
+	// Units reads the flags of dockerUnit ("" for none) and the ActiveState
+	// of each other unit over one systemd connection (hostcheck.Source).
+	Units(ctx context.Context, dockerUnit string, others ...string) (flags []string, states map[string]string, err error)
 
 	// Firewall opens the machine's firewall; Close the handle when done.
 	Firewall(ctx context.Context) (firewall.Handle, error)

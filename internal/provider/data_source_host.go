@@ -282,7 +282,7 @@ func (d *HostDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 	if p.IsNull() || djPath == "" {
 		djPath = DefaultDaemonJSON
 	}
-	facts, err := hostcheck.Gather(ctx, d.data.Host, djPath, "docker.service")
+	facts, err := d.data.Host.Gather(ctx, djPath, "docker.service")
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot Inspect The Docker Host", err.Error())
 		return

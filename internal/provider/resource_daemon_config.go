@@ -350,7 +350,7 @@ func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.Modi
 		}
 		before, d := loadBefore(ctx, req.Private)
 		resp.Diagnostics.Append(d...)
-		preview, err := daemonconfig.Plan(ctx, r.data.Host, daemonconfig.Request{
+		preview, err := r.data.Host.PlanDaemonConfig(ctx, daemonconfig.Request{
 			Path: state.Path.ValueString(), Before: before, Destroy: true, Restart: state.restart().policy()})
 		if err == nil && preview.Changed {
 			r.warnRestart(ctx, state, "Destroying dockeripv6_daemon_config puts the owned daemon.json keys back to their earlier values and restarts dockerd", &resp.Diagnostics)
@@ -368,7 +368,7 @@ func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.Modi
 	desired := desiredSettings(ctx, plan, &resp.Diagnostics)
 
 	// The file as it is now: validation judges what dockerd will read after the merge.
-	data, _, err := r.data.Host.ReadConfig(plan.Path.ValueString())
+	data, _, err := r.data.Host.ReadDaemonJSON(ctx, plan.Path.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("path"), "Cannot Read daemon.json", err.Error())
 		return
@@ -408,7 +408,7 @@ func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.Modi
 	restart := plan.restart()
 	req2, d2 := r.request(ctx, plan, priorModel(ctx, req.State, &resp.Diagnostics), req.Private)
 	resp.Diagnostics.Append(d2...)
-	preview, err := daemonconfig.Plan(ctx, r.data.Host, req2)
+	preview, err := r.data.Host.PlanDaemonConfig(ctx, req2)
 	if err != nil {
 		tflog.Warn(ctx, "cannot preview the daemon.json apply", map[string]any{"error": err.Error()})
 		return
@@ -560,7 +560,7 @@ func (r *DaemonConfigResource) apply(ctx context.Context, plan daemonConfigModel
 	if diags.HasError() {
 		return
 	}
-	res, err := daemonconfig.Apply(ctx, r.data.Host, req)
+	res, err := r.data.Host.ApplyDaemonConfig(ctx, req)
 	reportApply(ctx, res, err, diags)
 	if err != nil {
 		return
@@ -606,7 +606,7 @@ func (r *DaemonConfigResource) Read(ctx context.Context, req resource.ReadReques
 		return
 	}
 	p := state.Path.ValueString()
-	data, _, err := r.data.Host.ReadConfig(p)
+	data, _, err := r.data.Host.ReadDaemonJSON(ctx, p)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot Read daemon.json", err.Error())
 		return
@@ -644,10 +644,10 @@ func (r *DaemonConfigResource) Delete(ctx context.Context, req resource.DeleteRe
 	}
 	before, diags := loadBefore(ctx, req.Private)
 	resp.Diagnostics.Append(diags...)
-	if _, exists, err := r.data.Host.ReadConfig(state.Path.ValueString()); err == nil && !exists {
+	if _, exists, err := r.data.Host.ReadDaemonJSON(ctx, state.Path.ValueString()); err == nil && !exists {
 		return // nothing to put back
 	}
-	res, err := daemonconfig.Apply(ctx, r.data.Host, daemonconfig.Request{
+	res, err := r.data.Host.ApplyDaemonConfig(ctx, daemonconfig.Request{
 		Path: state.Path.ValueString(), Before: before, Destroy: true, Restart: state.restart().policy()})
 	reportApply(ctx, res, err, &resp.Diagnostics)
 }
@@ -656,7 +656,7 @@ func (r *DaemonConfigResource) Delete(ctx context.Context, req resource.DeleteRe
 // file becomes managed, with its current value as the value to restore on destroy.
 func (r *DaemonConfigResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	p := req.ID
-	data, exists, err := r.data.Host.ReadConfig(p)
+	data, exists, err := r.data.Host.ReadDaemonJSON(ctx, p)
 	if err != nil || !exists {
 		resp.Diagnostics.AddError("Cannot Import daemon.json", fmt.Sprintf("reading %s: %v", p, errOr(err, "no such file")))
 		return

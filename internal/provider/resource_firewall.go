@@ -477,7 +477,7 @@ var postureWarnings = map[string]struct{ summary, attribute string }{
 func (r *FirewallResource) warnPosture(ctx context.Context, p firewall.Posture, diags *diag.Diagnostics) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	facts := hostcheck.GatherPosture(ctx, r.data.Host)
+	facts := r.data.Host.GatherPosture(ctx)
 	for _, g := range facts.Gaps {
 		tflog.Info(ctx, "skipping the firewall plan warnings that need what could not be read", map[string]any{"gap": g})
 	}

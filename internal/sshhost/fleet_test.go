@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 }
 
 // testAgent answers one line per request: uid, pid, ping.
-func testAgent(rw io.ReadWriter) error {
+func testAgent(rw io.ReadWriteCloser) error {
 	sc := bufio.NewScanner(rw)
 	for sc.Scan() {
 		var out string

@@ -18,7 +18,7 @@ const Banner = "dockeripv6-agent/1\n"
 // "agent" (the binary was started by StartAgent); otherwise it returns at
 // once. Call it first thing in main (or TestMain, for a test binary that
 // serves as the agent).
-func MaybeServeAgent(serve func(stream io.ReadWriter) error) {
+func MaybeServeAgent(serve func(stream io.ReadWriteCloser) error) {
 	if len(os.Args) < 2 || os.Args[1] != AgentArg {
 		return
 	}
@@ -36,7 +36,7 @@ func MaybeServeAgent(serve func(stream io.ReadWriter) error) {
 // serve must return when the stream's reads end (io.EOF: the workstation
 // closed the agent or the connection is gone); the process then exits, so
 // nothing stays running on the host.
-func ServeAgent(serve func(stream io.ReadWriter) error) error {
+func ServeAgent(serve func(stream io.ReadWriteCloser) error) error {
 	out, err := takeStdout()
 	if err != nil {
 		return err
@@ -48,7 +48,18 @@ func ServeAgent(serve func(stream io.ReadWriter) error) error {
 	return serve(stdio{os.Stdin, out})
 }
 
+// stdio is the stream: stdin and the moved stdout; Close closes both.
 type stdio struct {
-	io.Reader
-	io.Writer
+	in  *os.File
+	out *os.File
+}
+
+func (s stdio) Read(p []byte) (int, error)  { return s.in.Read(p) }
+func (s stdio) Write(p []byte) (int, error) { return s.out.Write(p) }
+func (s stdio) Close() error {
+	err := s.in.Close()
+	if e := s.out.Close(); err == nil {
+		err = e
+	}
+	return err
 }

@@ -17,11 +17,16 @@ import (
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall/nft"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/hostcheck"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/probe"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/systemd"
 )
 
-var _ host.Host = (*Host)(nil)
+var (
+	_ host.Host         = (*Host)(nil)
+	_ daemonconfig.Host = (*Host)(nil)
+	_ hostcheck.Source  = (*Host)(nil)
+)
 
 // Host is the machine this process runs on.
 type Host struct {
@@ -54,6 +59,31 @@ func (l *Host) ClientIP(ctx context.Context, o probe.Options) (probe.Result, err
 		return probe.Result{}, err
 	}
 	return probe.Run(ctx, cli, o)
+}
+
+// ApplyDaemonConfig runs the daemon.json transaction here (daemonconfig.Apply).
+func (l *Host) ApplyDaemonConfig(ctx context.Context, req daemonconfig.Request) (daemonconfig.Result, error) {
+	return daemonconfig.Apply(ctx, l, req)
+}
+
+// PlanDaemonConfig previews it (daemonconfig.Plan).
+func (l *Host) PlanDaemonConfig(ctx context.Context, req daemonconfig.Request) (daemonconfig.Preview, error) {
+	return daemonconfig.Plan(ctx, l, req)
+}
+
+// ReadDaemonJSON reads daemon.json (ReadConfig).
+func (l *Host) ReadDaemonJSON(_ context.Context, path string) ([]byte, bool, error) {
+	return l.ReadConfig(path)
+}
+
+// Gather reads this machine's facts (hostcheck.Gather).
+func (l *Host) Gather(ctx context.Context, daemonJSON, dockerUnit string) (hostcheck.Facts, error) {
+	return hostcheck.Gather(ctx, l, daemonJSON, dockerUnit)
+}
+
+// GatherPosture reads the firewall's facts (hostcheck.GatherPosture).
+func (l *Host) GatherPosture(ctx context.Context) hostcheck.Facts {
+	return hostcheck.GatherPosture(ctx, l)
 }
 
 // LockConfig takes daemon.json's lock (daemonconfig.Lock).
