@@ -27,6 +27,7 @@ type ClientIPDataSource struct{ data *providerData }
 func NewClientIPDataSource() datasource.DataSource { return &ClientIPDataSource{} }
 
 type clientIPModel struct {
+	Host             types.String `tfsdk:"host"`
 	Network          types.String `tfsdk:"network"`
 	Family           types.String `tfsdk:"family"`
 	Client           types.String `tfsdk:"client"`
@@ -64,6 +65,7 @@ func (d *ClientIPDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 			"and inside `check` blocks, whose failed assertions show as warnings. It needs root on the Docker host itself " +
 			"(it makes a network namespace and a veth pair there).",
 		Attributes: map[string]schema.Attribute{
+			"host": dataSourceHostAttribute(),
 			"network": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Network to measure, by name or ID. Defaults to Docker's default bridge (`bridge`)."},
 			"family": schema.StringAttribute{Optional: true,
@@ -100,7 +102,11 @@ func (d *ClientIPDataSource) Read(ctx context.Context, req datasource.ReadReques
 		resp.Diagnostics.AddError("Provider Not Configured", "dockeripv6_client_ip needs the provider's Docker connection")
 		return
 	}
-	if _, err := d.data.Host.DockerClient().API(ctx); err != nil {
+	h, ok := d.data.on(m.Host, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	if _, err := h.DockerClient().API(ctx); err != nil {
 		resp.Diagnostics.AddError("Docker Daemon Unreachable", err.Error())
 		return
 	}
@@ -113,7 +119,7 @@ func (d *ClientIPDataSource) Read(ctx context.Context, req datasource.ReadReques
 	if s := m.Timeout.ValueString(); s != "" {
 		opts.Timeout, _ = time.ParseDuration(s) // validated
 	}
-	res, err := d.data.Host.ClientIP(ctx, opts)
+	res, err := h.ClientIP(ctx, opts)
 	if err != nil {
 		resp.Diagnostics.AddError("Client-IP Probe Failed", fmt.Sprintf("The measurement could not be made: %v", err))
 		return

@@ -30,6 +30,7 @@ type HostDataSource struct{ data *providerData }
 func NewHostDataSource() datasource.DataSource { return &HostDataSource{} }
 
 type hostModel struct {
+	Host                  types.String         `tfsdk:"host"`
 	DaemonJSONPath        types.String         `tfsdk:"daemon_json_path"`
 	DockerVersion         types.String         `tfsdk:"docker_version"`
 	APIVersion            types.String         `tfsdk:"api_version"`
@@ -172,6 +173,7 @@ func (d *HostDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 			"It must run on the Docker host itself (it reads `/proc`, netlink and nftables there), as root for nftables.\n\n" +
 			"## Findings\n\n" + hostFindingsTable(),
 		Attributes: map[string]schema.Attribute{
+			"host": dataSourceHostAttribute(),
 			"daemon_json_path": schema.StringAttribute{
 				Optional: true, Computed: true,
 				MarkdownDescription: "Path of the daemon.json the host's dockerd reads. Defaults to `" + DefaultDaemonJSON + "`. A missing file " +
@@ -269,8 +271,9 @@ func (d *HostDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 }
 
 func (d *HostDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
-	var p types.String
+	var p, hostName types.String
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("daemon_json_path"), &p)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("host"), &hostName)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -282,7 +285,11 @@ func (d *HostDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 	if p.IsNull() || djPath == "" {
 		djPath = DefaultDaemonJSON
 	}
-	facts, err := d.data.Host.Gather(ctx, djPath, "docker.service")
+	h, ok := d.data.on(hostName, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	facts, err := h.Gather(ctx, djPath, "docker.service")
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot Inspect The Docker Host", err.Error())
 		return
@@ -294,6 +301,7 @@ func (d *HostDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 	tflog.Info(ctx, "host posture", map[string]any{"docker_version": facts.DockerVersion, "findings": len(findings),
 		"finding_ids": strings.Join(findingIDs(findings), ","), "gaps": strings.Join(facts.Gaps, "; ")})
 	m := hostModelOf(ctx, djPath, facts, findings, &resp.Diagnostics)
+	m.Host = hostName
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 

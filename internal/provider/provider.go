@@ -39,12 +39,17 @@ func New(version string, newHost host.Factory) func() provider.Provider {
 // providerModel is the provider block.
 type providerModel struct {
 	DockerHost types.String `tfsdk:"docker_host"`
+	Hosts      types.Map    `tfsdk:"hosts"`
 }
 
 // providerData is what resources and data sources receive from Configure.
 type providerData struct {
-	// Host is the only way to the machine.
+	// Host is the only way to the machine Terraform runs on; objects
+	// without a host argument work on it.
 	Host host.Host
+	// Hosts are the provider's hosts (over SSH), by name: objects name one
+	// in their host argument (see on).
+	Hosts map[string]host.Host
 }
 
 func (p *Provider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -63,12 +68,14 @@ func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *pro
 					"Defaults to the `DOCKER_HOST` environment variable, else `" + dockerapi.DefaultHost + "`. " +
 					"The API version is negotiated with the daemon (Docker 20.10 speaks API 1.41). " +
 					"The daemon is contacted only when a resource or data source needs it. " +
-					"Supported: `unix://` socket paths and `tcp://host:port` (plain TCP, no TLS); `ssh://` is not, because the " +
-					"provider runs on the Docker host itself (it also edits daemon.json, nftables and systemd there).",
+					"Supported: `unix://` socket paths and `tcp://host:port` (plain TCP, no TLS). This is the daemon of the machine " +
+					"Terraform runs on (objects without `host`); for mail hosts elsewhere use `hosts`: the provider edits daemon.json, " +
+					"nftables and systemd too, so it works on the host itself over SSH rather than only on its Docker API.",
 				Optional: true,
 				Validators: []validator.String{stringCheck{desc: "a unix:// or tcp:// address of the Docker daemon",
 					summary: "Unsupported Docker Host", check: dockerapi.CheckHost}},
 			},
+			"hosts": hostsSchema(),
 		},
 	}
 }
@@ -85,6 +92,10 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 		return
 	}
 	data := &providerData{Host: p.newHost(m.DockerHost.ValueString())}
+	data.Hosts = configureHosts(ctx, m.Hosts, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	tflog.Debug(ctx, "configured dockeripv6 provider", map[string]any{"docker_host": data.Host.DockerClient().Host})
 	resp.ResourceData = data
 	resp.DataSourceData = data

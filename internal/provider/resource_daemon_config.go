@@ -61,6 +61,7 @@ type DaemonConfigResource struct{ data *providerData }
 func NewDaemonConfigResource() resource.Resource { return &DaemonConfigResource{} }
 
 type daemonConfigModel struct {
+	Host                types.String  `tfsdk:"host"`
 	ID                  types.String  `tfsdk:"id"`
 	Path                types.String  `tfsdk:"path"`
 	DefaultBridgeIPv6   types.Bool    `tfsdk:"default_bridge_ipv6"`
@@ -201,6 +202,7 @@ func (r *DaemonConfigResource) Schema(_ context.Context, _ resource.SchemaReques
 			"of the rest of the file survive every apply byte for byte. Destroy puts each owned key back to what it was " +
 			"before this resource took it (keys that were absent are removed) and restarts dockerd.",
 		Attributes: map[string]schema.Attribute{
+			"host": resourceHostAttribute(),
 			"id": schema.StringAttribute{
 				Computed: true, MarkdownDescription: "The path of daemon.json.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
@@ -348,9 +350,13 @@ func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.Modi
 		if resp.Diagnostics.HasError() || r.data == nil || state.restart().Method != daemonconfig.MethodSystemd {
 			return
 		}
+		h, ok := r.data.on(state.Host, &resp.Diagnostics)
+		if !ok {
+			return
+		}
 		before, d := loadBefore(ctx, req.Private)
 		resp.Diagnostics.Append(d...)
-		preview, err := r.data.Host.PlanDaemonConfig(ctx, daemonconfig.Request{
+		preview, err := h.PlanDaemonConfig(ctx, daemonconfig.Request{
 			Path: state.Path.ValueString(), Before: before, Destroy: true, Restart: state.restart().policy()})
 		if err == nil && preview.Changed {
 			r.warnRestart(ctx, state, "Destroying dockeripv6_daemon_config puts the owned daemon.json keys back to their earlier values and restarts dockerd", &resp.Diagnostics)
@@ -366,9 +372,13 @@ func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.Modi
 		return
 	}
 	desired := desiredSettings(ctx, plan, &resp.Diagnostics)
+	h, ok := r.data.on(plan.Host, &resp.Diagnostics)
+	if !ok {
+		return
+	}
 
 	// The file as it is now: validation judges what dockerd will read after the merge.
-	data, _, err := r.data.Host.ReadDaemonJSON(ctx, plan.Path.ValueString())
+	data, _, err := h.ReadDaemonJSON(ctx, plan.Path.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("path"), "Cannot Read daemon.json", err.Error())
 		return
@@ -379,7 +389,7 @@ func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.Modi
 			fmt.Sprintf("%s: %v. The provider never writes a file it cannot parse; fix it by hand first.", plan.Path.ValueString(), err))
 		return
 	}
-	version, verr := r.daemonVersion(ctx)
+	version, verr := h.DockerVersion(ctx)
 	if verr != nil {
 		resp.Diagnostics.AddWarning("Docker Version Unknown",
 			fmt.Sprintf("The version rules for daemon.json could not be checked: %v. They will be checked again at apply.", verr))
@@ -408,7 +418,7 @@ func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.Modi
 	restart := plan.restart()
 	req2, d2 := r.request(ctx, plan, priorModel(ctx, req.State, &resp.Diagnostics), req.Private)
 	resp.Diagnostics.Append(d2...)
-	preview, err := r.data.Host.PlanDaemonConfig(ctx, req2)
+	preview, err := h.PlanDaemonConfig(ctx, req2)
 	if err != nil {
 		tflog.Warn(ctx, "cannot preview the daemon.json apply", map[string]any{"error": err.Error()})
 		return
@@ -464,7 +474,11 @@ func (r *DaemonConfigResource) warnRestart(ctx context.Context, m daemonConfigMo
 	if r.data == nil {
 		return
 	}
-	n, err := r.data.Host.DockerClient().RunningContainers(ctx)
+	h, ok := r.data.on(m.Host, diags)
+	if !ok {
+		return
+	}
+	n, err := h.DockerClient().RunningContainers(ctx)
 	detail := what + ". "
 	switch {
 	case err != nil:
@@ -472,7 +486,7 @@ func (r *DaemonConfigResource) warnRestart(ctx context.Context, m daemonConfigMo
 	case n == 0:
 		detail += "No container is running, so nothing stops."
 	default:
-		info, _ := r.data.Host.DockerClient().Info(ctx)
+		info, _ := h.DockerClient().Info(ctx)
 		if info.LiveRestoreEnabled {
 			detail += fmt.Sprintf("%d running container(s) keep running: live-restore is on (as long as the bridge settings they use do not change).", n)
 		} else {
@@ -480,13 +494,6 @@ func (r *DaemonConfigResource) warnRestart(ctx context.Context, m daemonConfigMo
 		}
 	}
 	diags.AddWarning("Docker Daemon Restart", detail)
-}
-
-func (r *DaemonConfigResource) daemonVersion(ctx context.Context) (daemonconfig.DockerVersion, error) {
-	if r.data == nil {
-		return daemonconfig.DockerVersion{}, errors.New("provider not configured")
-	}
-	return r.data.Host.DockerVersion(ctx)
 }
 
 func (r *DaemonConfigResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -560,7 +567,11 @@ func (r *DaemonConfigResource) apply(ctx context.Context, plan daemonConfigModel
 	if diags.HasError() {
 		return
 	}
-	res, err := r.data.Host.ApplyDaemonConfig(ctx, req)
+	h, ok := r.data.on(plan.Host, diags)
+	if !ok {
+		return
+	}
+	res, err := h.ApplyDaemonConfig(ctx, req)
 	reportApply(ctx, res, err, diags)
 	if err != nil {
 		return
@@ -605,8 +616,12 @@ func (r *DaemonConfigResource) Read(ctx context.Context, req resource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	h, ok := r.data.on(state.Host, &resp.Diagnostics)
+	if !ok {
+		return
+	}
 	p := state.Path.ValueString()
-	data, _, err := r.data.Host.ReadDaemonJSON(ctx, p)
+	data, _, err := h.ReadDaemonJSON(ctx, p)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot Read daemon.json", err.Error())
 		return
@@ -617,9 +632,9 @@ func (r *DaemonConfigResource) Read(ctx context.Context, req resource.ReadReques
 		return
 	}
 	setManagedFromFile(ctx, &state, file, &resp.Diagnostics)
-	if r.data != nil {
+	{
 		unit := state.restart().Unit
-		if obs, err := r.data.Host.Observe(ctx, unit); err == nil {
+		if obs, err := h.Observe(ctx, unit); err == nil {
 			pending := daemonconfig.PendingKeys(file, obs)
 			state.RestartPending = types.BoolValue(len(pending) > 0)
 			state.DockerVersion = types.StringValue(obs.Version.String())
@@ -642,12 +657,16 @@ func (r *DaemonConfigResource) Delete(ctx context.Context, req resource.DeleteRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	h, ok := r.data.on(state.Host, &resp.Diagnostics)
+	if !ok {
+		return
+	}
 	before, diags := loadBefore(ctx, req.Private)
 	resp.Diagnostics.Append(diags...)
-	if _, exists, err := r.data.Host.ReadDaemonJSON(ctx, state.Path.ValueString()); err == nil && !exists {
+	if _, exists, err := h.ReadDaemonJSON(ctx, state.Path.ValueString()); err == nil && !exists {
 		return // nothing to put back
 	}
-	res, err := r.data.Host.ApplyDaemonConfig(ctx, daemonconfig.Request{
+	res, err := h.ApplyDaemonConfig(ctx, daemonconfig.Request{
 		Path: state.Path.ValueString(), Before: before, Destroy: true, Restart: state.restart().policy()})
 	reportApply(ctx, res, err, &resp.Diagnostics)
 }
@@ -655,8 +674,12 @@ func (r *DaemonConfigResource) Delete(ctx context.Context, req resource.DeleteRe
 // ImportState adopts daemon.json at the given path: every owned key present in the
 // file becomes managed, with its current value as the value to restore on destroy.
 func (r *DaemonConfigResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	p := req.ID
-	data, exists, err := r.data.Host.ReadDaemonJSON(ctx, p)
+	hostName, p := splitImportID(req.ID)
+	h, ok := r.data.on(hostName, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	data, exists, err := h.ReadDaemonJSON(ctx, p)
 	if err != nil || !exists {
 		resp.Diagnostics.AddError("Cannot Import daemon.json", fmt.Sprintf("reading %s: %v", p, errOr(err, "no such file")))
 		return
@@ -667,7 +690,8 @@ func (r *DaemonConfigResource) ImportState(ctx context.Context, req resource.Imp
 		return
 	}
 	m := daemonConfigModel{
-		ID: types.StringValue(p), Path: types.StringValue(p),
+		Host: hostName,
+		ID:   types.StringValue(p), Path: types.StringValue(p),
 		DefaultBridgeIPv6: types.BoolValue(false), IP6Tables: types.BoolValue(false), Experimental: types.BoolValue(false),
 		UserlandProxy: types.BoolValue(false), LiveRestore: types.BoolValue(false),
 		FixedCIDRv6:         netAddrOf("::/0"),

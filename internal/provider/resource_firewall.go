@@ -25,6 +25,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/hostcheck"
 )
 
@@ -45,6 +46,7 @@ type FirewallResource struct{ data *providerData }
 func NewFirewallResource() resource.Resource { return &FirewallResource{} }
 
 type firewallModel struct {
+	Host           types.String `tfsdk:"host"`
 	ID             types.String `tfsdk:"id"`
 	Table          types.String `tfsdk:"table"`
 	IPv6Clients    types.String `tfsdk:"ipv6_clients"`
@@ -116,6 +118,7 @@ func (r *FirewallResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			"next apply restores the posture), and no other table or chain is ever written or flushed: Docker's, UFW's, " +
 			"firewalld's and your own rules stay exactly as they are.",
 		Attributes: map[string]schema.Attribute{
+			"host": resourceHostAttribute(),
 			"id": schema.StringAttribute{
 				Computed: true, MarkdownDescription: "The table's name.",
 			},
@@ -458,7 +461,11 @@ func (r *FirewallResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	if r.data == nil {
 		return
 	}
-	r.warnPosture(ctx, n, &resp.Diagnostics)
+	h, ok := r.data.on(plan.Host, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	r.warnPosture(ctx, h, n, &resp.Diagnostics)
 }
 
 // postureWarnings are the summaries and attributes of the posture findings
@@ -474,10 +481,10 @@ var postureWarnings = map[string]struct{ summary, attribute string }{
 // posture's ports: UFW or firewalld beside it, a refuse posture beside Docker
 // networks with IPv6, ports no running container publishes. What cannot be read
 // (systemd, nftables, an unreachable Docker daemon) only skips its warnings.
-func (r *FirewallResource) warnPosture(ctx context.Context, p firewall.Posture, diags *diag.Diagnostics) {
+func (r *FirewallResource) warnPosture(ctx context.Context, h host.Host, p firewall.Posture, diags *diag.Diagnostics) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	facts := r.data.Host.GatherPosture(ctx)
+	facts := h.GatherPosture(ctx)
 	for _, g := range facts.Gaps {
 		tflog.Info(ctx, "skipping the firewall plan warnings that need what could not be read", map[string]any{"gap": g})
 	}
@@ -494,13 +501,10 @@ func (r *FirewallResource) warnPosture(ctx context.Context, p firewall.Posture, 
 
 // unitStates reads the ActiveState of ufw.service and firewalld.service over
 // D-Bus; nil when systemd cannot be asked.
-func (r *FirewallResource) unitStates(ctx context.Context) map[string]string {
-	if r.data == nil {
-		return nil
-	}
+func (r *FirewallResource) unitStates(ctx context.Context, h host.Host) map[string]string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, units, err := r.data.Host.Units(ctx, "", firewall.FrontendUnits()...)
+	_, units, err := h.Units(ctx, "", firewall.FrontendUnits()...)
 	if err != nil {
 		tflog.Info(ctx, "cannot read unit states from systemd", map[string]any{"error": err.Error()})
 		return nil
@@ -509,13 +513,13 @@ func (r *FirewallResource) unitStates(ctx context.Context) map[string]string {
 }
 
 // otherFirewalls is the other_firewalls value: nftables findings plus unit states.
-func (r *FirewallResource) otherFirewalls(ctx context.Context, conn firewall.Handle, table string, diags *diag.Diagnostics) types.List {
+func (r *FirewallResource) otherFirewalls(ctx context.Context, h host.Host, conn firewall.Handle, table string, diags *diag.Diagnostics) types.List {
 	findings, err := conn.OtherFirewalls(ctx, table)
 	if err != nil {
 		diags.AddError("Cannot List Other Firewalls", fmt.Sprintf("Reading nftables' tables and chains: %v", err))
 		return types.ListNull(fwOtherType)
 	}
-	merged := firewall.MergeUnitStates(findings, r.unitStates(ctx))
+	merged := firewall.MergeUnitStates(findings, r.unitStates(ctx, h))
 	for _, f := range merged {
 		tflog.Debug(ctx, "other firewall", map[string]any{"name": f.Name, "kind": f.Kind, "detail": f.Detail})
 	}
@@ -524,8 +528,8 @@ func (r *FirewallResource) otherFirewalls(ctx context.Context, conn firewall.Han
 
 // ---- CRUD ---------------------------------------------------------------------
 
-func (r *FirewallResource) fwConnect(ctx context.Context, diags *diag.Diagnostics) (firewall.Handle, func() error, bool) {
-	conn, err := r.data.Host.Firewall(ctx)
+func (r *FirewallResource) fwConnect(ctx context.Context, h host.Host, diags *diag.Diagnostics) (firewall.Handle, func() error, bool) {
+	conn, err := h.Firewall(ctx)
 	if err != nil {
 		diags.AddError("Cannot Reach nftables",
 			fmt.Sprintf("Opening a netlink connection to nftables failed: %v. The provider needs CAP_NET_ADMIN (run terraform as root on the Docker host).", err))
@@ -536,8 +540,8 @@ func (r *FirewallResource) fwConnect(ctx context.Context, diags *diag.Diagnostic
 
 // fwOpen connects to nftables and looks table up. When ok is false the error is in
 // diags and nothing is left open; otherwise the caller must call done.
-func (r *FirewallResource) fwOpen(ctx context.Context, table string, diags *diag.Diagnostics) (conn firewall.Handle, done func() error, exists, ours, ok bool) {
-	conn, done, ok = r.fwConnect(ctx, diags)
+func (r *FirewallResource) fwOpen(ctx context.Context, h host.Host, table string, diags *diag.Diagnostics) (conn firewall.Handle, done func() error, exists, ours, ok bool) {
+	conn, done, ok = r.fwConnect(ctx, h, diags)
 	if !ok {
 		return nil, nil, false, false, false
 	}
@@ -597,7 +601,11 @@ func (r *FirewallResource) write(ctx context.Context, plan firewallModel, diags 
 		diags.AddError("Invalid Firewall Posture", err.Error())
 		return plan, false
 	}
-	conn, done, exists, ours, ok := r.fwOpen(ctx, want.Table, diags)
+	h, ok := r.data.on(plan.Host, diags)
+	if !ok {
+		return plan, false
+	}
+	conn, done, exists, ours, ok := r.fwOpen(ctx, h, want.Table, diags)
 	if !ok {
 		return plan, false
 	}
@@ -634,7 +642,7 @@ func (r *FirewallResource) write(ctx context.Context, plan firewallModel, diags 
 	state := plan
 	state.ID = types.StringValue(want.Table)
 	state.Drift = fwStrings([]string{})
-	state.OtherFirewalls = r.otherFirewalls(ctx, conn, want.Table, diags)
+	state.OtherFirewalls = r.otherFirewalls(ctx, h, conn, want.Table, diags)
 	return state, !diags.HasError()
 }
 
@@ -648,7 +656,11 @@ func (r *FirewallResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if table == "" {
 		table = state.ID.ValueString()
 	}
-	conn, done, exists, ours, ok := r.fwOpen(ctx, table, &resp.Diagnostics)
+	h, ok := r.data.on(state.Host, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	conn, done, exists, ours, ok := r.fwOpen(ctx, h, table, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -687,7 +699,7 @@ func (r *FirewallResource) Read(ctx context.Context, req resource.ReadRequest, r
 		}
 	}
 	next := fwStateFromKernel(ctx, state, got, drift, &resp.Diagnostics)
-	next.OtherFirewalls = r.otherFirewalls(ctx, conn, table, &resp.Diagnostics)
+	next.OtherFirewalls = r.otherFirewalls(ctx, h, conn, table, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -701,7 +713,11 @@ func (r *FirewallResource) Delete(ctx context.Context, req resource.DeleteReques
 		return
 	}
 	table := state.Table.ValueString()
-	conn, done, exists, ours, ok := r.fwOpen(ctx, table, &resp.Diagnostics)
+	h, ok := r.data.on(state.Host, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	conn, done, exists, ours, ok := r.fwOpen(ctx, h, table, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -722,12 +738,17 @@ func (r *FirewallResource) Delete(ctx context.Context, req resource.DeleteReques
 
 // ImportState takes the table's name and adopts it when this provider wrote it.
 func (r *FirewallResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	table := strings.TrimSpace(req.ID)
+	hostName, table := splitImportID(strings.TrimSpace(req.ID))
 	if err := firewall.ValidateTableName(table); err != nil {
-		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("Import a dockeripv6_firewall by the name of its nftables inet table, for example %q: %v", firewall.DefaultTable, err))
+		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("Import a dockeripv6_firewall by the name of its nftables inet table, for example %q "+
+			"(on one of the provider's hosts: \"mail1:%s\"): %v", firewall.DefaultTable, firewall.DefaultTable, err))
 		return
 	}
-	_, done, exists, ours, ok := r.fwOpen(ctx, table, &resp.Diagnostics)
+	h, ok := r.data.on(hostName, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	_, done, exists, ours, ok := r.fwOpen(ctx, h, table, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -741,6 +762,7 @@ func (r *FirewallResource) ImportState(ctx context.Context, req resource.ImportS
 		return
 	}
 	// Read fills in the posture from the kernel.
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("host"), hostName)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("table"), table)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), table)...)
 }

@@ -41,6 +41,7 @@ type NetworkResource struct{ data *providerData }
 func NewNetworkResource() resource.Resource { return &NetworkResource{} }
 
 type networkModel struct {
+	Host        types.String `tfsdk:"host"`
 	ID          types.String `tfsdk:"id"`
 	Name        types.String `tfsdk:"name"`
 	Driver      types.String `tfsdk:"driver"`
@@ -75,6 +76,7 @@ func (r *NetworkResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"running containers that disconnects. Values Docker fills in (an IPv4 subnet from its pools, the gateways, " +
 			"and on Docker 27+ an auto-allocated ULA subnet) are computed and never show as a diff, also after a daemon restart.",
 		Attributes: map[string]schema.Attribute{
+			"host": resourceHostAttribute(),
 			"id": schema.StringAttribute{
 				Computed: true, MarkdownDescription: "The network ID Docker assigned.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
@@ -169,7 +171,11 @@ func (r *NetworkResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("ipv6_subnet"), &configSubnet)...)
 		if plan.IPv6.ValueBool() && configSubnet.IsNull() && req.State.Raw.IsNull() {
 			// Only an unset subnet needs the daemon's version; unknown values come from other resources.
-			v, err := r.data.Host.DockerVersion(ctx)
+			h, ok := r.data.on(plan.Host, &resp.Diagnostics)
+			if !ok {
+				return
+			}
+			v, err := h.DockerVersion(ctx)
 			if err != nil {
 				resp.Diagnostics.AddAttributeWarning(path.Root("ipv6_subnet"), "Docker Version Unknown",
 					fmt.Sprintf("Whether this Docker can pick an IPv6 subnet for network %q by itself (Docker 27 and later can; 20.10 to 26 "+
@@ -196,7 +202,11 @@ func (r *NetworkResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if resp.Diagnostics.HasError() || state.ID.IsNull() {
 		return
 	}
-	names, err := r.data.Host.DockerClient().RunningContainersOn(ctx, state.ID.ValueString())
+	h, ok := r.data.on(state.Host, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	names, err := h.DockerClient().RunningContainersOn(ctx, state.ID.ValueString())
 	if err != nil || len(names) == 0 {
 		return
 	}
@@ -220,7 +230,11 @@ func (r *NetworkResource) Create(ctx context.Context, req resource.CreateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cli, err := r.data.Host.DockerClient().API(ctx)
+	h, ok := r.data.on(plan.Host, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	cli, err := h.DockerClient().API(ctx)
 	if err != nil {
 		resp.Diagnostics.AddError("Docker Daemon Unreachable", err.Error())
 		return
@@ -268,12 +282,16 @@ func (r *NetworkResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	n, err := r.data.Host.DockerClient().NetworkInspect(ctx, state.ID.ValueString())
+	h, ok := r.data.on(state.Host, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	n, err := h.DockerClient().NetworkInspect(ctx, state.ID.ValueString())
 	if dockerapi.IsNotFound(err) {
 		// Deleted, or deleted and recreated outside Terraform under the same name: in that case
 		// adopt the new one so the plan shows what changed (a replacement when the subnet differs).
 		var found bool
-		n, found, err = r.data.Host.DockerClient().NetworkByExactName(ctx, state.Name.ValueString())
+		n, found, err = h.DockerClient().NetworkByExactName(ctx, state.Name.ValueString())
 		if err == nil && !found {
 			tflog.Info(ctx, "network is gone; planning to create it", map[string]any{"name": state.Name.ValueString()})
 			resp.State.RemoveResource(ctx)
@@ -301,7 +319,11 @@ func (r *NetworkResource) Delete(ctx context.Context, req resource.DeleteRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cli, err := r.data.Host.DockerClient().API(ctx)
+	h, ok := r.data.on(state.Host, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	cli, err := h.DockerClient().API(ctx)
 	if err != nil {
 		resp.Diagnostics.AddError("Docker Daemon Unreachable", err.Error())
 		return
@@ -334,24 +356,29 @@ func (r *NetworkResource) ImportState(ctx context.Context, req resource.ImportSt
 		resp.Diagnostics.AddError("Provider Not Configured", "the provider must be configured to import a network")
 		return
 	}
-	n, err := r.data.Host.DockerClient().NetworkInspect(ctx, req.ID)
+	hostName, id := splitImportID(req.ID)
+	h, ok := r.data.on(hostName, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	n, err := h.DockerClient().NetworkInspect(ctx, id)
 	var unreachable *dockerapi.UnreachableError
 	var badHost *dockerapi.HostError
 	switch {
 	case errors.As(err, &unreachable) || errors.As(err, &badHost):
 		resp.Diagnostics.AddError("Docker Daemon Unreachable",
-			fmt.Sprintf("Network %q cannot be imported: the Docker daemon could not be reached, so whether the network exists is unknown. %v", req.ID, err))
+			fmt.Sprintf("Network %q cannot be imported: the Docker daemon could not be reached, so whether the network exists is unknown. %v", id, err))
 		return
 	case dockerapi.IsNotFound(err):
 		resp.Diagnostics.AddError("Cannot Import Docker Network",
-			fmt.Sprintf("The Docker daemon at %s has no network named or with ID %q (`docker network ls` lists them). Import a network by its name or ID.", r.data.Host.DockerClient().Host, req.ID))
+			fmt.Sprintf("The Docker daemon at %s has no network named or with ID %q (`docker network ls` lists them). Import a network by its name or ID (on one of the provider's hosts: \"mail1:NAME\").", h.DockerClient().Where(), id))
 		return
 	case err != nil:
-		resp.Diagnostics.AddError("Cannot Import Docker Network", fmt.Sprintf("Inspecting network %q: %v", req.ID, err))
+		resp.Diagnostics.AddError("Cannot Import Docker Network", fmt.Sprintf("Inspecting network %q: %v", id, err))
 		return
 	}
 	// Read fills in the rest; name lets Read find it again and options/labels are taken whole.
-	prior := networkModel{Options: types.MapUnknown(types.StringType), Labels: types.MapUnknown(types.StringType)}
+	prior := networkModel{Host: hostName, Options: types.MapUnknown(types.StringType), Labels: types.MapUnknown(types.StringType)}
 	state := networkFromDocker(ctx, n, prior, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
@@ -367,6 +394,7 @@ var dockerAddedOptions = map[string]bool{
 // nothing but defaults) and keeps the user's spelling of equal addresses.
 func networkFromDocker(ctx context.Context, n network.Inspect, prior networkModel, diags *diagsT) networkModel {
 	m := networkModel{
+		Host:       prior.Host,
 		ID:         types.StringValue(n.ID),
 		Name:       types.StringValue(n.Name),
 		Driver:     types.StringValue(n.Driver),

@@ -19,6 +19,7 @@ import (
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/hostcheck"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/probe"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sshhost"
 )
 
 var _ host.Host = (*Host)(nil)
@@ -367,3 +368,16 @@ func (f remoteFirewall) OtherFirewalls(ctx context.Context, ownTable string) ([]
 }
 
 func (remoteFirewall) Close() error { return nil }
+
+// OverSSH is the Host called name reached with cfg: on its first call it
+// takes the pool's connection to the machine and starts binary there as
+// the agent (sshhost.Conn.StartAgent).
+func OverSSH(name string, cfg sshhost.Config, dockerHost string, pool *sshhost.Pool, binary string) *Host {
+	return New(name, "ssh://"+cfg.String(), dockerHost, func(ctx context.Context) (io.ReadWriteCloser, error) {
+		conn, err := pool.Get(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return conn.StartAgent(ctx, binary)
+	})
+}

@@ -1,0 +1,236 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	dsschema "github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	rschema "github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/dockerapi"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host/remote"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sshhost"
+)
+
+// sshHostModel is one entry of the provider's hosts map: a mail host reached
+// over SSH.
+type sshHostModel struct {
+	Address                         types.String `tfsdk:"address"`
+	Port                            types.Int64  `tfsdk:"port"`
+	User                            types.String `tfsdk:"user"`
+	PrivateKey                      types.String `tfsdk:"private_key"`
+	AgentSocket                     types.String `tfsdk:"ssh_agent_socket"`
+	HostKey                         types.String `tfsdk:"host_key"`
+	KnownHostsFile                  types.String `tfsdk:"known_hosts_file"`
+	InsecureSkipHostKeyVerification types.Bool   `tfsdk:"insecure_skip_host_key_verification"`
+	Sudo                            types.String `tfsdk:"sudo"`
+	AgentBinary                     types.String `tfsdk:"agent_binary"`
+	DockerHost                      types.String `tfsdk:"docker_host"`
+}
+
+const hostAttrDescription = "The name of the entry of the provider's `hosts` this object is on. Omitted: the machine Terraform runs on. " +
+	"With `for_each = var.mail_hosts` and `host = each.key`, one configuration holds a posture per host."
+
+// hostsSchema is the provider's hosts attribute.
+func hostsSchema() schema.MapNestedAttribute {
+	return schema.MapNestedAttribute{
+		MarkdownDescription: "Mail hosts reached over SSH, by the name objects use in their `host` argument. For each, the provider " +
+			"uploads its own binary once (kept by SHA-256 in `" + sshhost.DefaultAgentDir + "`, root only, checked before it runs), " +
+			"runs it as an agent as root (directly, or through `sudo -n`) for the length of the Terraform run, and does all the work " +
+			"there: daemon.json, the restart through systemd, nftables, the client-IP probe and the host's findings. One SSH connection " +
+			"per host is opened when an object first needs it and shared by every object on that host. Host keys are always verified.",
+		Optional: true,
+		NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+			"address": schema.StringAttribute{
+				MarkdownDescription: "Host name or address of the mail host (an IPv6 address without brackets).",
+				Required:            true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"port": schema.Int64Attribute{MarkdownDescription: "SSH port. Default 22.", Optional: true},
+			"user": schema.StringAttribute{
+				MarkdownDescription: "SSH user. Default `root`. Any other user needs passwordless sudo (see `sudo`).",
+				Optional:            true,
+			},
+			"private_key": schema.StringAttribute{
+				MarkdownDescription: "Unencrypted private key (PEM or OpenSSH format), e.g. `file(\"~/.ssh/id_ed25519\")`. " +
+					"Omitted: the keys of the SSH agent at `ssh_agent_socket`.",
+				Optional: true, Sensitive: true,
+			},
+			"ssh_agent_socket": schema.StringAttribute{
+				MarkdownDescription: "SSH agent socket used when `private_key` is not set. Default: `SSH_AUTH_SOCK`.",
+				Optional:            true,
+			},
+			"host_key": schema.StringAttribute{
+				MarkdownDescription: "The host's public key, as a line of `authorized_keys` (`ssh-ed25519 AAAA...`) or of " +
+					"`ssh-keyscan`. Wins over `known_hosts_file`.",
+				Optional: true,
+			},
+			"known_hosts_file": schema.StringAttribute{
+				MarkdownDescription: "OpenSSH known_hosts file to verify the host key against. Default `~/.ssh/known_hosts` " +
+					"when `host_key` is not set.",
+				Optional: true,
+			},
+			"insecure_skip_host_key_verification": schema.BoolAttribute{
+				MarkdownDescription: "Accept any host key. Anyone on the path can then pose as the host and receive the agent " +
+					"and root's work. For throw-away test hosts only: every plan warns while it is set.",
+				Optional: true,
+			},
+			"sudo": schema.StringAttribute{
+				MarkdownDescription: "How the agent becomes root: `auto` (default: directly as root, else `sudo -n`), `always` " +
+					"(a non-root user with passwordless sudo is expected) or `never` (the user must be root).",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.OneOf("auto", "always", "never")},
+			},
+			"agent_binary": schema.StringAttribute{
+				MarkdownDescription: "A local build of this provider for the host's architecture, uploaded as the agent when the " +
+					"host's differs from the machine Terraform runs on (`GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build`). " +
+					"Default: the provider's own binary.",
+				Optional: true,
+			},
+			"docker_host": schema.StringAttribute{
+				MarkdownDescription: "Address of the Docker daemon on that host. Default `" + dockerapi.DefaultHost + "`.",
+				Optional:            true,
+				Validators: []validator.String{stringCheck{desc: "a unix:// or tcp:// address of the Docker daemon",
+					summary: "Unsupported Docker Host", check: dockerapi.CheckHost}},
+			},
+		}},
+	}
+}
+
+// resourceHostAttribute is the host argument of every resource: moving an
+// object to another host replaces it.
+func resourceHostAttribute() rschema.StringAttribute {
+	return rschema.StringAttribute{
+		MarkdownDescription: hostAttrDescription + " Changing it replaces the object.",
+		Optional:            true,
+		Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+		PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+	}
+}
+
+// dataSourceHostAttribute is the host argument of every data source.
+func dataSourceHostAttribute() dsschema.StringAttribute {
+	return dsschema.StringAttribute{
+		MarkdownDescription: hostAttrDescription,
+		Optional:            true,
+		Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+	}
+}
+
+// configureHosts makes a remote Host per entry of hosts; they share one
+// SSH connection pool.
+func configureHosts(ctx context.Context, hosts types.Map, diags *diag.Diagnostics) map[string]host.Host {
+	if hosts.IsNull() {
+		return nil
+	}
+	if hosts.IsUnknown() {
+		diags.AddAttributeError(path.Root("hosts"), "Unknown Hosts",
+			"hosts depends on a value that is not known until apply; the provider needs its hosts at plan time. Use literals, variables or data read at plan time.")
+		return nil
+	}
+	var m map[string]sshHostModel
+	diags.Append(hosts.ElementsAs(ctx, &m, false)...)
+	if diags.HasError() {
+		return nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		diags.AddError("Cannot Find The Provider's Binary", fmt.Sprintf("The agent uploaded to each host is the provider's own binary: %v", err))
+		return nil
+	}
+	pool := sshhost.NewPool()
+	out := map[string]host.Host{}
+	for name, hm := range m {
+		at := path.Root("hosts").AtMapKey(name)
+		if unknownHost(hm) {
+			diags.AddAttributeError(at, "Unknown Host Settings",
+				fmt.Sprintf("hosts[%q] depends on a value that is not known until apply; the provider connects at plan time.", name))
+			continue
+		}
+		sudo, err := sshhost.ParseSudoMode(hm.Sudo.ValueString())
+		if err != nil {
+			diags.AddAttributeError(at.AtName("sudo"), "Invalid Sudo", err.Error())
+			continue
+		}
+		cfg := sshhost.Config{
+			Host:                            strings.Trim(hm.Address.ValueString(), "[]"),
+			Port:                            int(hm.Port.ValueInt64()),
+			User:                            hm.User.ValueString(),
+			PrivateKey:                      hm.PrivateKey.ValueString(),
+			AgentSocket:                     hm.AgentSocket.ValueString(),
+			HostKey:                         hm.HostKey.ValueString(),
+			KnownHostsFile:                  hm.KnownHostsFile.ValueString(),
+			InsecureSkipHostKeyVerification: hm.InsecureSkipHostKeyVerification.ValueBool(),
+			Sudo:                            sudo,
+			AgentBinary:                     hm.AgentBinary.ValueString(),
+		}
+		if cfg.Port < 0 || cfg.Port > 65535 {
+			diags.AddAttributeError(at.AtName("port"), "Invalid Port", fmt.Sprintf("port %d is not a TCP port.", cfg.Port))
+			continue
+		}
+		if cfg.InsecureSkipHostKeyVerification {
+			diags.AddAttributeWarning(at.AtName("insecure_skip_host_key_verification"), "Host Key Not Verified",
+				fmt.Sprintf("hosts[%q] (%s) accepts any host key: anyone on the path to it can pose as the host, receive the provider's agent and "+
+					"run as root in its place, and the provider would report their answers as this host's posture. Set host_key "+
+					"(`ssh-keyscan -t ed25519 %s`, checked out of band) or known_hosts_file, and remove this setting.", name, cfg.String(), cfg.Host))
+		}
+		out[name] = remote.OverSSH(name, cfg, hm.DockerHost.ValueString(), pool, self)
+	}
+	return out
+}
+
+func unknownHost(h sshHostModel) bool {
+	for _, v := range []interface{ IsUnknown() bool }{h.Address, h.Port, h.User, h.PrivateKey, h.AgentSocket, h.HostKey,
+		h.KnownHostsFile, h.InsecureSkipHostKeyVerification, h.Sudo, h.AgentBinary, h.DockerHost} {
+		if v.IsUnknown() {
+			return true
+		}
+	}
+	return false
+}
+
+// on returns the Host an object's host argument names: the local machine
+// when it is null.
+func (d *providerData) on(name types.String, diags *diag.Diagnostics) (host.Host, bool) {
+	if name.IsNull() || name.IsUnknown() || name.ValueString() == "" {
+		return d.Host, true
+	}
+	h, ok := d.Hosts[name.ValueString()]
+	if !ok {
+		names := make([]string, 0, len(d.Hosts))
+		for n := range d.Hosts {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		known := "The provider block has no hosts."
+		if len(names) > 0 {
+			known = "The provider's hosts are: " + strings.Join(names, ", ") + "."
+		}
+		diags.AddAttributeError(path.Root("host"), "Unknown Host",
+			fmt.Sprintf("host = %q names no entry of the provider's hosts. %s", name.ValueString(), known))
+		return nil, false
+	}
+	return h, true
+}
+
+// splitImportID reads an import ID "HOST:ID" (an object on one of the
+// provider's hosts) or "ID" (on the machine Terraform runs on). Network
+// names, nftables table names and daemon.json paths have no ":".
+func splitImportID(id string) (types.String, string) {
+	if h, rest, ok := strings.Cut(id, ":"); ok && h != "" && !strings.Contains(h, "/") {
+		return types.StringValue(h), rest
+	}
+	return types.StringNull(), id
+}
