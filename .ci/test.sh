@@ -7,12 +7,12 @@
 # of a prerequisite), when a package fails outside a test, or when a tier runs
 # no test.
 #
-#   .ci/test.sh [ENGINES] [ENGINE29_DIR] [TOFU]    TIERS="fast tofu systemd" by default
+#   .ci/test.sh [ENGINES] [ENGINE29_DIR] [TOFU]    TIERS="fast fleet tofu systemd" by default
 set -uo pipefail
 engines=${1:-"20 29"}
 engine29_dir=${2:-"${XDG_CACHE_HOME:-$HOME/.cache}/dockeripv6/engine-29"}
 tofu=${3:-"${XDG_CACHE_HOME:-$HOME/.cache}/dockeripv6/tofu-1.10.6/tofu"}
-tiers=${TIERS:-"fast tofu systemd"}
+tiers=${TIERS:-"fast fleet tofu systemd"}
 root=$(cd "$(dirname "$0")/.." && pwd)
 sbx="$root/bin/dockeripv6-sandbox"
 provider="$root/bin/terraform-provider-dockeripv6"
@@ -21,6 +21,7 @@ go build -o "$count" ./.ci/testcount || exit 1
 unit_pkgs="./internal/ula/... ./internal/daemonconfig/... ./internal/firewall/... ./internal/dockerapi/... ./internal/hostcheck/... ./internal/host/... ./internal/faults/..."
 sandbox_pkgs="./internal/sandbox/... ./internal/sshhost/... ./internal/systemd/... ./internal/probe/... ./internal/provider/..."
 systemd_pkgs="./internal/systemdtier/"
+fleet_pkgs="./internal/fleettier/"
 logdir=$(mktemp -d)
 status=0
 summary=()
@@ -58,6 +59,13 @@ for e in $engines; do
     else pkgs_cmd="go test -json -count=1 -p 1 -timeout 40m $sandbox_pkgs"; fi
     first=0
     go_tier fast "$e" --engine "$e" --engine29-dir "$engine29_dir" -- bash -c "$pkgs_cmd ${TESTFLAGS:-}"
+  fi
+  if [[ " $tiers " == *" fleet "* ]]; then
+    # Three hosts over real SSH, driven by the built provider through terraform
+    # from a workstation without a Docker socket.
+    go_tier fleet "$e" --engine "$e" --engine29-dir "$engine29_dir" -- \
+      env DOCKERIPV6_PROVIDER_BIN="$provider" \
+      bash -c "go test -json -count=1 -p 1 -timeout 30m $fleet_pkgs ${TESTFLAGS:-}"
   fi
   if [[ " $tiers " == *" tofu "* ]]; then
     # The second client: OpenTofu runs examples/mailserver end to end in the sandbox.

@@ -67,3 +67,13 @@ echo "probe, time to a verdict (default bridge, IPv6, remote client): median ${p
 
 printf '{"engine":"%s","runs":%d,"plan_floor_ms":%d,"apply_50_networks_ms":%d,"plan_50_networks_ms":%d,"plan_50_above_floor_ms":%d,"destroy_50_networks_ms":%d,"mail_apply_ms":%d,"mail_plan_ms":%d,"mail_destroy_ms":%d,"restart_downtime_ms":%d,"probe_verdict_ms":%d}\n' \
   "${DOCKERIPV6_SANDBOX_ENGINE:-}" "$runs" "$floor" "$apply50" "$plan50" "$(( plan50 - floor ))" "$destroy50" "$mail_apply" "$mail_plan" "$mail_destroy" "${downtime:-0}" "$probe"
+
+# 5. The same mail posture over SSH: examples/fleet on 1 and on 3 hosts of a
+#    sandbox fleet (each with its own sshd, dockerd and systemd stand-in), from
+#    a workstation without a Docker socket; the local plan above beside it.
+echo "== fleet: examples/fleet over SSH (the local plan of examples/mailserver: ${mail_plan} ms) =="
+cd "$root"
+LOCAL_MAIL_PLAN_MS=$mail_plan BENCH_RUNS=$runs DOCKERIPV6_PROVIDER_BIN="$root/bin/terraform-provider-dockeripv6" \
+  go test -count=1 -run '^$' -bench '^BenchmarkFleet$' -benchtime 1x ./internal/fleettier/ >"$work/fleet.log" 2>&1 \
+  || { cat "$work/fleet.log"; exit 1; }
+grep -vE '^(goos|goarch|pkg|cpu|PASS|ok |BenchmarkFleet)' "$work/fleet.log"

@@ -1,0 +1,391 @@
+package fleettier
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/fleet"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sshhost"
+)
+
+// verdictConfig measures, on every host, what a remote IPv6 client is seen
+// as on Docker's default bridge.
+func verdictConfig(t *testing.T) string {
+	return terraformBlock + hostsBlock(t, fleet.UserSudo, nil) + `
+data "dockeripv6_client_ip" "v" {
+  for_each  = toset(["mail1", "mail2", "mail3"])
+  host      = each.key
+  host_port = 8030
+}
+output "verdicts" {
+  value = { for k, d in data.dockeripv6_client_ip.v : k => "${d.verdict} ${d.observed_address}" }
+}
+`
+}
+
+func verdicts(t *testing.T, w *workdir) map[string]string {
+	t.Helper()
+	var v map[string]string
+	if err := json.Unmarshal(w.outputs()["verdicts"], &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// The fleet example end to end, with the verdict on every host: masqueraded
+// on Docker's defaults, preserved after the example, refused with the
+// refuse posture, masqueraded again after destroy, which puts every host's
+// daemon.json back byte for byte. A user with sudo (not root) does it all.
+func TestFleet_exampleVerdictsPerHost(t *testing.T) {
+	v := newWorkdir(t)
+	v.write("main.tf", verdictConfig(t))
+	mustSucceed(t, v.apply())
+	for name, got := range verdicts(t, v) {
+		t.Logf("before, %s: %s", name, got)
+		if !strings.HasPrefix(got, "masqueraded ") {
+			t.Errorf("%s on Docker's defaults: want masqueraded, got %q", name, got)
+		}
+	}
+	noAgentsLeft(t)
+
+	before := map[string][]byte{}
+	for _, h := range theFleet.Hosts {
+		before[h.Name], _ = readHostFile(t, h, sandbox.DaemonJSONPath())
+	}
+	w := fleetExample(t, theFleet.Hosts, fleet.UserSudo, "always")
+	t.Cleanup(func() { w.destroy() })
+
+	r := w.apply()
+	mustSucceed(t, r)
+	var out map[string]struct {
+		IPv6, IPv6Observed, IPv4, IPv6Subnet, Docker string
+	}
+	raw := w.outputs()["verdicts"]
+	if err := json.Unmarshal(fixKeys(raw), &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 3 {
+		t.Fatalf("want a verdict per host, got %s", raw)
+	}
+	for name, o := range out {
+		t.Logf("after the example, %s (Docker %s, %s): IPv6 %s (seen as %s), IPv4 %s", name, o.Docker, o.IPv6Subnet, o.IPv6, o.IPv6Observed, o.IPv4)
+		if o.IPv6 != "preserved" || o.IPv4 != "preserved" {
+			t.Errorf("%s after the example: IPv6 %s, IPv4 %s; want preserved, preserved", name, o.IPv6, o.IPv4)
+		}
+	}
+	noAgentsLeft(t)
+	for _, h := range theFleet.Hosts {
+		if nft := onHost(t, h, "nft", "list", "tables"); !strings.Contains(nft, "table inet dockeripv6") {
+			t.Errorf("%s: no dockeripv6 table after the apply:\n%s", h.Name, nft)
+		}
+	}
+	mustEmptyPlan(t, w)
+
+	mustSucceed(t, w.apply("-var", "ipv6_clients=refuse"))
+	if err := json.Unmarshal(fixKeys(w.outputs()["verdicts"]), &out); err != nil {
+		t.Fatal(err)
+	}
+	for name, o := range out {
+		t.Logf("refuse, %s: IPv6 %s, IPv4 %s", name, o.IPv6, o.IPv4)
+		if o.IPv6 != "refused" || o.IPv4 != "preserved" {
+			t.Errorf("%s with ipv6_clients=refuse: IPv6 %s, IPv4 %s; want refused, preserved", name, o.IPv6, o.IPv4)
+		}
+	}
+
+	mustSucceed(t, w.destroy("-var", "ipv6_clients=refuse"))
+	for _, h := range theFleet.Hosts {
+		after, _ := readHostFile(t, h, sandbox.DaemonJSONPath())
+		if string(after) != string(before[h.Name]) {
+			t.Errorf("%s: daemon.json after destroy differs from before:\n%s\nwant\n%s", h.Name, after, before[h.Name])
+		}
+		if nft := onHost(t, h, "nft", "list", "tables"); strings.Contains(nft, "dockeripv6") {
+			t.Errorf("%s: the table is still there after destroy:\n%s", h.Name, nft)
+		}
+	}
+	mustSucceed(t, v.apply())
+	for name, got := range verdicts(t, v) {
+		if !strings.HasPrefix(got, "masqueraded ") {
+			t.Errorf("%s after destroy: want masqueraded again, got %q", name, got)
+		}
+	}
+	noAgentsLeft(t)
+}
+
+// fixKeys maps the example's snake_case output keys onto the struct's names.
+func fixKeys(raw json.RawMessage) json.RawMessage {
+	s := string(raw)
+	for _, k := range [][2]string{{`"ipv6_observed"`, `"IPv6Observed"`}, {`"ipv6_subnet"`, `"IPv6Subnet"`}} {
+		s = strings.ReplaceAll(s, k[0], k[1])
+	}
+	return json.RawMessage(s)
+}
+
+func fingerprint(t *testing.T, authorizedKey string) string {
+	t.Helper()
+	k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(authorizedKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ssh.FingerprintSHA256(k)
+}
+
+func agentDir(t *testing.T, h *fleet.Host) []string {
+	t.Helper()
+	entries, err := os.ReadDir(h.Path(sshhost.DefaultAgentDir))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names
+}
+
+// A host key that is not the host's: the plan fails before anything is
+// sent, naming the key the host offered; the host is unchanged. Skipping
+// verification works and warns at every plan. known_hosts works too.
+func TestFleet_wrongHostKey(t *testing.T) {
+	mail1, mail2 := theFleet.Hosts[0], theFleet.Hosts[1]
+	w := newWorkdir(t)
+	body := `data "dockeripv6_host" "m1" {
+  host = "mail1"
+}
+`
+	w.write("main.tf", terraformBlock+hostsBlock(t, "root", map[string]string{"mail1": fmt.Sprintf("      host_key = %q\n", mail2.HostKey)})+body)
+	dirBefore := agentDir(t, mail1)
+	djBefore, _ := readHostFile(t, mail1, sandbox.DaemonJSONPath())
+	r := w.plan()
+	t.Logf("wrong host key printed:\n%s", r.out)
+	offered := fingerprint(t, mail1.HostKey)
+	if r.code != 1 || !strings.Contains(r.out, offered) || !strings.Contains(folded(r.out), "host key") {
+		t.Fatalf("want a host key error naming the offered key %s, got %s", offered, r)
+	}
+	if got := agentDir(t, mail1); strings.Join(got, ",") != strings.Join(dirBefore, ",") {
+		t.Errorf("the agent directory changed after a refused host key: %v, before %v", got, dirBefore)
+	}
+	if dj, _ := readHostFile(t, mail1, sandbox.DaemonJSONPath()); string(dj) != string(djBefore) {
+		t.Error("daemon.json changed after a refused host key")
+	}
+
+	w.write("main.tf", terraformBlock+hostsBlock(t, "root", map[string]string{"mail1": "      insecure_skip_host_key_verification = true\n"})+body)
+	for i := 0; i < 2; i++ {
+		r := w.plan()
+		if r.code != 0 || !strings.Contains(r.out, "Host Key Not Verified") {
+			t.Fatalf("plan %d with insecure_skip_host_key_verification: want success with a warning, got %s", i+1, r)
+		}
+	}
+
+	kh, err := theFleet.KnownHosts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.write("main.tf", terraformBlock+hostsBlock(t, "root", map[string]string{"mail1": fmt.Sprintf("      known_hosts_file = %q\n", kh)})+body)
+	if r := w.plan(); r.code != 0 || strings.Contains(r.out, "Warning") {
+		t.Fatalf("known_hosts_file: want a clean plan, got %s", r)
+	}
+	noAgentsLeft(t)
+}
+
+// folded is s with terraform's box drawing and line breaks folded to spaces.
+func folded(s string) string {
+	s = strings.NewReplacer("│", " ", "╷", " ", "╵", " ", "\n", " ").Replace(s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// A user without sudo: the error says so, names the user and the step.
+func TestFleet_userWithoutSudo(t *testing.T) {
+	w := newWorkdir(t)
+	w.write("main.tf", terraformBlock+hostsBlock(t, fleet.UserNoSudo, nil)+`data "dockeripv6_host" "m2" {
+  host = "mail2"
+}
+`)
+	r := w.plan()
+	t.Logf("user without sudo printed:\n%s", r.out)
+	f := folded(r.out)
+	if r.code != 1 || !strings.Contains(f, fleet.UserNoSudo) || !strings.Contains(f, "sudo") {
+		t.Fatalf("want an error about sudo naming %s, got %s", fleet.UserNoSudo, r)
+	}
+	if len(agents(t, theFleet.Hosts[1])) != 0 {
+		t.Fatal("an agent runs on mail2 for a user without sudo")
+	}
+}
+
+// dockerdPID is the PID of the dockerd of h (0 when none runs).
+func dockerdPID(t *testing.T, h *fleet.Host) int {
+	t.Helper()
+	ps, err := h.Processes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if p.Comm == "dockerd" {
+			return p.PID
+		}
+	}
+	return 0
+}
+
+func liveRestore(t *testing.T, h *fleet.Host) string {
+	t.Helper()
+	return strings.TrimSpace(onHost(t, h, "docker", "info", "--format", "{{.LiveRestoreEnabled}}"))
+}
+
+// sshd killed in the middle of a daemon restart: the apply fails naming the
+// step, the agent finishes the transaction on the host (dockerd runs with the
+// new file), nothing of the provider is left running, and after sshd is back
+// the next plan tells the truth and the next apply converges.
+func TestFleet_sshdKilledMidRestart(t *testing.T) {
+	mail1 := theFleet.Hosts[0]
+	w := newWorkdir(t)
+	cfg := func(lr bool) string {
+		return terraformBlock + hostsBlock(t, fleet.UserSudo, nil) + fmt.Sprintf(`resource "dockeripv6_daemon_config" "d" {
+  host         = "mail1"
+  live_restore = %t
+}
+`, lr)
+	}
+	w.write("main.tf", cfg(true))
+	t.Cleanup(func() { w.destroy() })
+	mustSucceed(t, w.apply())
+	if got := liveRestore(t, mail1); got != "true" {
+		t.Fatalf("live-restore after the first apply: %s", got)
+	}
+
+	w.write("main.tf", cfg(false))
+	pid := dockerdPID(t, mail1)
+	p := w.start("apply", "-auto-approve", "-input=false", "-no-color")
+	deadline := time.Now().Add(3 * time.Minute)
+	for dockerdPID(t, mail1) == pid {
+		if time.Now().After(deadline) {
+			t.Fatalf("dockerd on mail1 was not restarted; terraform printed:\n%s", p.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := mail1.KillSSHD(); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("sshd killed while dockerd restarted")
+	r := p.wait()
+	t.Logf("the apply printed:\n%s", r.out)
+	if r.code != 1 || !strings.Contains(folded(r.out), "the connection to the agent was lost while the daemon.json transaction") {
+		t.Fatalf("want the apply to fail naming the step, got %s", r)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := mail1.StartSSHD(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The agent ran the transaction to its end: dockerd runs with the file.
+	deadline = time.Now().Add(2 * time.Minute)
+	for liveRestore(t, mail1) != "false" {
+		if time.Now().After(deadline) {
+			t.Fatalf("dockerd on mail1 does not run with live-restore false; daemon.json:\n%s", onHost(t, mail1, "cat", sandbox.DaemonJSONPath()))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	noAgentsLeft(t)
+
+	r = w.plan()
+	t.Logf("the next plan printed:\n%s", r.out)
+	if r.code == 1 {
+		t.Fatalf("the plan after the lost connection failed: %s", r)
+	}
+	mustSucceed(t, w.apply())
+	mustEmptyPlan(t, w)
+	if got := liveRestore(t, mail1); got != "false" {
+		t.Fatalf("live-restore after converging: %s", got)
+	}
+}
+
+// A new provider build replaces the agent kept on the host: the directory
+// holds only the build that ran last.
+func TestFleet_newBuildReplacesAgent(t *testing.T) {
+	mail3 := theFleet.Hosts[2]
+	_, bin := pluginDir(t)
+	newBin := filepath.Join(tmpRoot, "agent-build-b")
+	if err := copyFile(bin, newBin, []byte("\nanother build\n")); err != nil {
+		t.Fatal(err)
+	}
+	w := newWorkdir(t)
+	cfg := func(extra string) string {
+		return terraformBlock + hostsBlock(t, "root", map[string]string{"mail3": fmt.Sprintf("      host_key = %q\n", mail3.HostKey) + extra}) +
+			`data "dockeripv6_host" "m3" {
+  host = "mail3"
+}
+`
+	}
+	w.write("main.tf", cfg(""))
+	mustEmptyPlan(t, w)
+	if got, want := agentDir(t, mail3), []string{sha256File(t, bin)}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("agent directory after a plan with build A: %v, want %v", got, want)
+	}
+	w.write("main.tf", cfg(fmt.Sprintf("      agent_binary = %q\n", newBin)))
+	mustEmptyPlan(t, w)
+	if got, want := agentDir(t, mail3), []string{sha256File(t, newBin)}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("agent directory after a plan with build B: %v, want %v", got, want)
+	}
+	w.write("main.tf", cfg(""))
+	mustEmptyPlan(t, w)
+	if got, want := agentDir(t, mail3), []string{sha256File(t, bin)}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("agent directory after going back to build A: %v, want %v", got, want)
+	}
+	noAgentsLeft(t)
+}
+
+// Drift on one host of three shows only on that host.
+func TestFleet_driftOnOneHost(t *testing.T) {
+	w := newWorkdir(t)
+	w.write("main.tf", terraformBlock+hostsBlock(t, fleet.UserSudo, nil)+`
+resource "dockeripv6_firewall" "fw" {
+  for_each     = toset(["mail1", "mail2", "mail3"])
+  host         = each.key
+  ipv6_clients = "refuse"
+  ports        = [25, 587]
+}
+resource "dockeripv6_network" "n" {
+  for_each    = toset(["mail1", "mail2", "mail3"])
+  host        = each.key
+  name        = "drift"
+  ipv6_subnet = cidrsubnet(provider::dockeripv6::ula_prefix("${each.key}.fleet.test"), 16, 7)
+}
+`)
+	t.Cleanup(func() { w.destroy() })
+	mustSucceed(t, w.apply())
+	mustEmptyPlan(t, w)
+
+	mail2 := theFleet.Hosts[1]
+	onHost(t, mail2, "nft", "delete", "table", "inet", "dockeripv6")
+	onHost(t, mail2, "docker", "network", "rm", "drift")
+	r := w.plan()
+	t.Logf("plan after drift on mail2:\n%s", r.out)
+	if r.code != 2 {
+		t.Fatalf("want a plan with changes, got %s", r)
+	}
+	changed := regexp.MustCompile(`# (dockeripv6_\w+\.\w+\["(mail\d)"\]) will be`).FindAllStringSubmatch(r.out, -1)
+	if len(changed) != 2 {
+		t.Fatalf("want 2 objects to change (the table and the network on mail2), got %v", changed)
+	}
+	for _, c := range changed {
+		if c[2] != "mail2" {
+			t.Errorf("%s changes, but only mail2 drifted", c[1])
+		}
+	}
+	mustSucceed(t, w.apply())
+	mustEmptyPlan(t, w)
+}
