@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/fakesystemd"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/internal/inner"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/internal/reaper"
 )
 
@@ -29,7 +31,8 @@ func MaybeRunHost() {
 
 // runHost is PID 1 of a host: it reads its configuration (one JSON line)
 // from stdin once the workstation has set up the network, prepares the
-// host, starts sshd, answers "ok", then serves commands until stdin closes.
+// host, starts sshd and docker.service, answers "ok", then serves commands
+// until stdin closes; then it stops docker.service and exits.
 func runHost() int {
 	logf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "fleet host: "+format+"\n", a...) }
 	in := bufio.NewReader(os.Stdin)
@@ -58,6 +61,22 @@ func runHost() int {
 		reply(err)
 		return 1
 	}
+	// dockerd (with the bus and the manager) and sshd start side by side;
+	// the host is up when both are.
+	var d *inner.Daemon
+	var dockerErr error
+	dockerUp := make(chan struct{})
+	go func() {
+		d, dockerErr = startDocker(cfg)
+		close(dockerUp)
+	}()
+	defer func() {
+		<-dockerUp
+		if d != nil {
+			d.StopDocker() // before the PID namespace goes: dockerd unmounts and removes what it made
+			d.Close()
+		}
+	}()
 	var sshdDone chan struct{}
 	start := func() error {
 		if sshdDone != nil {
@@ -76,7 +95,9 @@ func runHost() int {
 		go func() { _ = reaper.Wait(c); close(done) }()
 		return waitListen(cfg.Addr, 10*time.Second)
 	}
-	reply(start())
+	sshErr := start()
+	<-dockerUp
+	reply(errors.Join(sshErr, dockerErr))
 	for {
 		line, err := in.ReadString('\n')
 		if err != nil {
@@ -106,9 +127,9 @@ func setupHost(cfg hostConfig) error {
 	if err := unix.Mount("tmpfs", "/run", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=755"); err != nil {
 		return fmt.Errorf("mount tmpfs on /run: %w", err)
 	}
-	// Private, writable /etc and /var/lib: overlays on the machine's, with
-	// the changes in this host's /run.
-	for _, d := range []string{"/etc", "/var/lib"} {
+	// Private, writable /etc, /var/lib and /usr/local/bin: overlays on the
+	// machine's, with the changes in this host's /run.
+	for _, d := range []string{"/etc", "/var/lib", "/usr/local/bin"} {
 		up := filepath.Join(runDir, "overlay", strings.ReplaceAll(strings.Trim(d, "/"), "/", "-"))
 		for _, s := range []string{"upper", "work"} {
 			if err := os.MkdirAll(filepath.Join(up, s), 0o755); err != nil {
@@ -119,6 +140,23 @@ func setupHost(cfg hostConfig) error {
 		if err := unix.Mount("overlay", d, "overlay", 0, opts); err != nil {
 			return fmt.Errorf("overlay on %s: %w", d, err)
 		}
+	}
+	// Docker's side, as in the sandbox itself: a sysfs of this network
+	// namespace, tmpfs on /var/lib/docker and /etc/docker (over the
+	// overlays), daemon.json, the bus configuration and the journalctl
+	// stand-in, which a shell over SSH or sudo finds on its PATH in
+	// /usr/local/bin (before /usr/bin's real journalctl).
+	if err := inner.MountSysfs(); err != nil {
+		return err
+	}
+	if err := inner.MountDockerDirs(); err != nil {
+		return err
+	}
+	if err := inner.WriteFiles(cfg.docker()); err != nil {
+		return err
+	}
+	if err := os.Symlink(inner.JournalctlPath, "/usr/local/bin/journalctl"); err != nil {
+		return fmt.Errorf("journalctl stand-in: %w", err)
 	}
 	for _, d := range []string{"/run/sshd", runDir + "/home"} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -222,4 +260,35 @@ func waitListen(addr string, d time.Duration) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// docker is the configuration of the host's dockerd.
+func (cfg hostConfig) docker() inner.Config {
+	return inner.Config{Engine: cfg.Engine, Engine29Bin: cfg.Engine29Bin, IPv4: cfg.IPv4}
+}
+
+// startDocker starts the host's system bus, the fake systemd manager and
+// docker.service (dockerd) on it, and waits until dockerd answers.
+func startDocker(cfg hostConfig) (*inner.Daemon, error) {
+	d, err := inner.NewDaemon(cfg.docker())
+	if err != nil {
+		return nil, err
+	}
+	if r := d.FirstStart(); r != fakesystemd.JobDone {
+		return d, fmt.Errorf("dockerd (%s) did not start (job %s): %s", inner.DockerdPath(cfg.docker()), r, tail(inner.DockerdLog, 15))
+	}
+	return d, nil
+}
+
+// tail is the last n lines of a file, for an error message.
+func tail(file string, n int) string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
