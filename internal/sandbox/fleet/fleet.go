@@ -14,7 +14,9 @@
 // Each host also runs its own dockerd (the sandbox's engine) as
 // docker.service of its own fake systemd manager on its own D-Bus system
 // bus, as the sandbox itself does (package inner), with IPv4 only from its
-// own slice of 198.19.128.0/17.
+// own slice of 198.19.128.0/17. WorkstationCommand runs a command on the
+// workstation without the sandbox's Docker socket and bus, as a provider
+// that manages the hosts over SSH would run.
 //
 // A test binary that starts a fleet must call MaybeRunHost first thing in
 // TestMain: the hosts' PID 1 is that binary, re-executed.
@@ -47,8 +49,12 @@ import (
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/internal/inner"
 )
 
-// hostArg0 marks the re-executed test binary that is a host's PID 1.
-const hostArg0 = "dockeripv6-fleet-host[pid1]"
+// hostArg0 marks the re-executed test binary that is a host's PID 1,
+// workstationArg0 the one that runs WorkstationCommand's command.
+const (
+	hostArg0        = "dockeripv6-fleet-host[pid1]"
+	workstationArg0 = "dockeripv6-fleet-workstation"
+)
 
 // envHost is set in a host's PID 1, so that a binary that forgot
 // MaybeRunHost does not run its tests (and start fleets) there.
@@ -584,4 +590,50 @@ func (f *Fleet) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// WorkstationCommand runs a command on the workstation as a provider that
+// manages the fleet over SSH runs there: in the sandbox's network namespace
+// (it reaches the hosts), but in a fresh mount namespace where /run (and
+// /var/run unless it is a symlink, as on Debian) is an empty tmpfs, so there is no
+// Docker socket and no system bus, and with WorkstationEnv (no DOCKER_HOST,
+// no DBUS_SYSTEM_BUS_ADDRESS). Everything else is the sandbox's: /tmp,
+// HOME, the working directory, the rest of the environment. The test binary
+// re-executes itself (MaybeRunHost in TestMain) to mount, then execs the
+// command, so the Cmd's process is the command itself. Set Env to change
+// the environment (WorkstationEnv is applied to it); do not set
+// SysProcAttr.Cloneflags.
+func WorkstationCommand(ctx context.Context, name string, args ...string) *exec.Cmd {
+	c := exec.CommandContext(ctx, "/proc/self/exe")
+	c.Args = append([]string{workstationArg0, name}, args...)
+	c.Env = WorkstationEnv(os.Environ())
+	c.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS}
+	return c
+}
+
+// WorkstationEnv is env without the variables that point at the sandbox's
+// dockerd and bus (DOCKER_HOST and the other Docker client settings,
+// DBUS_SYSTEM_BUS_ADDRESS) and without the sandbox's journalctl stand-in
+// directory on PATH.
+func WorkstationEnv(env []string) []string {
+	drop := map[string]bool{"DOCKER_HOST": true, "DOCKER_CONTEXT": true, "DOCKER_TLS_VERIFY": true,
+		"DOCKER_CERT_PATH": true, "DBUS_SYSTEM_BUS_ADDRESS": true}
+	var out []string
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if drop[k] {
+			continue
+		}
+		if k == "PATH" {
+			var dirs []string
+			for _, d := range filepath.SplitList(v) {
+				if d != sandbox.BinDir {
+					dirs = append(dirs, d)
+				}
+			}
+			kv = "PATH=" + strings.Join(dirs, string(filepath.ListSeparator))
+		}
+		out = append(out, kv)
+	}
+	return out
 }

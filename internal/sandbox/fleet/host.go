@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -19,14 +20,20 @@ import (
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/internal/reaper"
 )
 
-// MaybeRunHost runs a fleet host's PID 1 and exits when this process is
-// one; otherwise it returns at once. Call it first thing in TestMain of
-// every test binary that starts a fleet.
+// MaybeRunHost runs a fleet host's PID 1, or the trampoline of
+// WorkstationCommand, and exits when this process is one; otherwise it
+// returns at once. Call it first thing in TestMain of every test binary
+// that starts a fleet or runs WorkstationCommand.
 func MaybeRunHost() {
-	if len(os.Args) == 0 || os.Args[0] != hostArg0 {
+	if len(os.Args) == 0 {
 		return
 	}
-	os.Exit(runHost())
+	switch os.Args[0] {
+	case hostArg0:
+		os.Exit(runHost())
+	case workstationArg0:
+		os.Exit(runWorkstation(os.Args[1:]))
+	}
 }
 
 // runHost is PID 1 of a host: it reads its configuration (one JSON line)
@@ -291,4 +298,41 @@ func tail(file string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// runWorkstation is the trampoline of WorkstationCommand: in its fresh
+// mount namespace it hides /run (and /var/run unless that is a symlink)
+// under an empty tmpfs, drops the variables that point at the
+// sandbox's dockerd and bus, and execs the command.
+func runWorkstation(argv []string) int {
+	fail := func(err error) int {
+		fmt.Fprintf(os.Stderr, "fleet workstation: %v\n", err)
+		return 127
+	}
+	if len(argv) == 0 {
+		return fail(errors.New("no command"))
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fail(fmt.Errorf("make / rprivate: %w", err))
+	}
+	dirs := []string{"/run"}
+	if fi, err := os.Lstat("/var/run"); err == nil && fi.IsDir() {
+		dirs = append(dirs, "/var/run")
+	}
+	for _, d := range dirs {
+		if err := unix.Mount("tmpfs", d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=755"); err != nil {
+			return fail(fmt.Errorf("mount tmpfs on %s: %w", d, err))
+		}
+	}
+	env := WorkstationEnv(os.Environ())
+	for _, kv := range env {
+		if p, ok := strings.CutPrefix(kv, "PATH="); ok {
+			_ = os.Setenv("PATH", p) // for LookPath
+		}
+	}
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return fail(err)
+	}
+	return fail(syscall.Exec(path, argv, env))
 }
