@@ -11,8 +11,12 @@
 // root, fleet-nosudo (no sudo) and fleet-sudo (passwordless sudo), all
 // logging in with the fleet's keys (pubkey only, no PAM).
 //
-// Not there yet (see README.md): a dockerd, D-Bus and systemd stand-in per
-// host, IPv4.
+// Each host also runs its own dockerd (the sandbox's engine) as
+// docker.service of its own fake systemd manager on its own D-Bus system
+// bus, as the sandbox itself does (package inner), with IPv4 only from its
+// own slice of 198.19.128.0/17. WorkstationCommand runs a command on the
+// workstation without the sandbox's Docker socket and bus, as a provider
+// that manages the hosts over SSH would run.
 //
 // A test binary that starts a fleet must call MaybeRunHost first thing in
 // TestMain: the hosts' PID 1 is that binary, re-executed.
@@ -31,6 +35,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -40,10 +45,16 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/fakesystemd"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/internal/inner"
 )
 
-// hostArg0 marks the re-executed test binary that is a host's PID 1.
-const hostArg0 = "dockeripv6-fleet-host[pid1]"
+// hostArg0 marks the re-executed test binary that is a host's PID 1,
+// workstationArg0 the one that runs WorkstationCommand's command.
+const (
+	hostArg0        = "dockeripv6-fleet-host[pid1]"
+	workstationArg0 = "dockeripv6-fleet-workstation"
+)
 
 // envHost is set in a host's PID 1, so that a binary that forgot
 // MaybeRunHost does not run its tests (and start fleets) there.
@@ -58,8 +69,37 @@ const (
 
 var userIDs = map[string]int{UserNoSudo: 64001, UserSudo: 64002}
 
-// Prefix is the fleet's ULA range; host N (1-based) is on Prefix:N::/64.
+// Prefix is the fleet's ULA range; the host on link fl<K> is on Prefix:K::/64.
 const Prefix = "fd5f:1ee7:0"
+
+// IPv4Range is where the hosts' dockerds take their IPv4 from: the host on
+// link fl<K> gets the /21 number (K-1) mod 16 (Host.IPv4): the default
+// bridge (bip) is .1 of its first /24, and its networks take /26s from its
+// upper /22 (16 of them). Links are numbered first free, so hosts alive at
+// the same time in the sandbox have distinct slices up to 16 of them; more
+// reuse slices, which is harmless (each host is its own network namespace).
+const IPv4Range = "198.19.128.0/17"
+
+// Size of each network a host's dockerd takes from its pool.
+const PoolSize = 26
+
+// hostIPv4 is the IPv4 slice, bridge address and pool of link number k.
+func hostIPv4(k int) (slice, bip, pool netip.Prefix) {
+	base := netip.MustParsePrefix(IPv4Range).Addr().As4()
+	base[2] += byte(8 * ((k - 1) % 16))
+	slice = netip.PrefixFrom(netip.AddrFrom4(base), 21)
+	b := base
+	b[3] = 1
+	bip = netip.PrefixFrom(netip.AddrFrom4(b), 24)
+	p := base
+	p[2] += 4
+	pool = netip.PrefixFrom(netip.AddrFrom4(p), 22)
+	return slice, bip, pool
+}
+
+// HostEnv is the environment of Host.Command: root's, as sudo leaves it
+// (secure_path), and nothing of the workstation's.
+var HostEnv = []string{"PATH=" + inner.SecurePath, "HOME=/root", "USER=root", "LOGNAME=root", "LANG=C.UTF-8"}
 
 // Fleet is a set of hosts and the user keys to log in to them.
 type Fleet struct {
@@ -78,6 +118,11 @@ type Host struct {
 	HostKey     string     // ed25519 host key, authorized_keys format
 	HostKeys    []string   // every host key (ed25519, ecdsa)
 	Dir         string
+	// IPv4 is the host's slice of IPv4Range; its dockerd's default bridge
+	// is BIP and its networks come from Pool in /PoolSize subnets.
+	IPv4 netip.Prefix
+	BIP  netip.Prefix
+	Pool netip.Prefix
 
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when PID 1 has exited
@@ -93,6 +138,10 @@ type hostConfig struct {
 	HostKeys []string          // private key files
 	UserKeys map[string]string // user -> authorized_keys line
 	Sudo     bool              // sudo is installed: give UserSudo NOPASSWD
+	// The host's dockerd: the sandbox's engine, the host's IPv4.
+	Engine      string
+	Engine29Bin string
+	IPv4        inner.IPv4
 }
 
 // New starts n hosts for a test and stops them when it ends. It fails the
@@ -100,17 +149,22 @@ type hostConfig struct {
 func New(t testing.TB, n int) *Fleet {
 	t.Helper()
 	sandbox.Require(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	begin := time.Now()
 	f, err := Start(ctx, n)
 	if err != nil {
 		t.Fatalf("fleet: %v", err)
 	}
+	t.Logf("fleet: %d hosts up in %s (engine %s)", n, time.Since(begin).Round(time.Millisecond), sandbox.Engine())
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, h := range f.Hosts {
 				if b, err := os.ReadFile(h.SSHDLog()); err == nil {
 					t.Logf("%s sshd log:\n%s", h.Name, b)
+				}
+				if s := tail(h.DockerdLog(), 40); s != "" {
+					t.Logf("%s dockerd log (tail):\n%s", h.Name, s)
 				}
 			}
 		}
@@ -132,6 +186,14 @@ func Start(ctx context.Context, n int) (*Fleet, error) {
 	if n < 1 || n > 200 {
 		return nil, fmt.Errorf("%d hosts: want 1..200", n)
 	}
+	docker := inner.Config{Engine: sandbox.Engine()}
+	switch docker.Engine {
+	case "20":
+	case "29":
+		docker.Engine29Bin = filepath.Dir(sandbox.DockerdPath())
+	default:
+		return nil, fmt.Errorf("%s=%q: want 20 or 29", sandbox.EnvEngine, docker.Engine)
+	}
 	dir, err := os.MkdirTemp("", "dockeripv6-fleet-")
 	if err != nil {
 		return nil, err
@@ -150,15 +212,26 @@ func Start(ctx context.Context, n int) (*Fleet, error) {
 		userKeys[u] = strings.TrimSpace(string(pub))
 	}
 	_, sudoErr := exec.LookPath("sudo")
-	for i := 1; i <= n; i++ {
-		h, err := startHost(ctx, f, i, userKeys, sudoErr == nil)
+	// Hosts start in parallel: most of a host's start-up is its dockerd's.
+	hosts := make([]*Host, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hosts[i], errs[i] = startHost(ctx, f, i+1, userKeys, sudoErr == nil, docker)
+		}()
+	}
+	wg.Wait()
+	for _, h := range hosts {
 		if h != nil {
 			f.Hosts = append(f.Hosts, h)
 		}
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		f.Close()
+		return nil, err
 	}
 	return f, nil
 }
@@ -171,7 +244,7 @@ func keygen(file, typ, comment string) error {
 	return nil
 }
 
-func startHost(ctx context.Context, f *Fleet, i int, userKeys map[string]string, sudo bool) (*Host, error) {
+func startHost(ctx context.Context, f *Fleet, i int, userKeys map[string]string, sudo bool, docker inner.Config) (*Host, error) {
 	name := "mail" + strconv.Itoa(i)
 	h := &Host{
 		Name: name,
@@ -181,7 +254,7 @@ func startHost(ctx context.Context, f *Fleet, i int, userKeys map[string]string,
 	if err := os.Mkdir(h.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	cfg := hostConfig{Name: name, Dir: h.Dir, UserKeys: userKeys, Sudo: sudo}
+	cfg := hostConfig{Name: name, Dir: h.Dir, UserKeys: userKeys, Sudo: sudo, Engine: docker.Engine, Engine29Bin: docker.Engine29Bin}
 	for _, typ := range []string{"ed25519", "ecdsa"} {
 		file := filepath.Join(h.Dir, "ssh_host_"+typ+"_key")
 		if err := keygen(file, typ, "root@"+name); err != nil {
@@ -255,6 +328,7 @@ func startHost(ctx context.Context, f *Fleet, i int, userKeys map[string]string,
 		break
 	}
 	cfg.Addr = h.Addr.String()
+	cfg.IPv4 = inner.IPv4{BIP: h.BIP.String(), PoolBase: h.Pool.String(), PoolSize: PoolSize}
 	b, _ := json.Marshal(cfg)
 	if err := h.command(ctx, string(b)); err != nil {
 		return h, fmt.Errorf("%s: %w (PID 1 log: %s)", name, err, filepath.Join(h.Dir, "pid1.log"))
@@ -277,6 +351,7 @@ func (h *Host) link(k int) error {
 	h.Link = ws
 	h.Addr = netip.MustParseAddr(fmt.Sprintf("%s:%x::2", Prefix, k))
 	h.Workstation = netip.MustParseAddr(fmt.Sprintf("%s:%x::1", Prefix, k))
+	h.IPv4, h.BIP, h.Pool = hostIPv4(k)
 	l, err := netlink.LinkByName(ws)
 	if err != nil {
 		return err
@@ -343,6 +418,10 @@ func (h *Host) command(ctx context.Context, line string) error {
 	}
 }
 
+// closeTimeout bounds Close: dockerd's stop (SIGKILL after
+// inner.StopTimeout) plus the bus.
+const closeTimeout = inner.StopTimeout + 15*time.Second
+
 // PID is the host's PID 1 as the workstation sees it.
 func (h *Host) PID() int { return h.cmd.Process.Pid }
 
@@ -350,6 +429,59 @@ func (h *Host) PID() int { return h.cmd.Process.Pid }
 // (through /proc/PID/root).
 func (h *Host) Path(p string) string {
 	return filepath.Join("/proc", strconv.Itoa(h.PID()), "root", p)
+}
+
+// Command runs a command on the host as root: in all of the host's
+// namespaces (nsenter), with HostEnv (nothing of the workstation's
+// environment), so that `docker` finds the host's /run/docker.sock and
+// `busctl --system` its bus, as for a root shell over SSH. If ctx ends
+// first, the command's process group is killed.
+func (h *Host) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	c := exec.CommandContext(ctx, "nsenter", append([]string{"--target", strconv.Itoa(h.PID()), "--all", "--", name}, args...)...)
+	c.Env = append([]string(nil), HostEnv...)
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
+	return c
+}
+
+// Exec runs Command and returns its output (stdout and stderr); the error
+// quotes the output.
+func (h *Host) Exec(ctx context.Context, name string, args ...string) (string, error) {
+	out, err := h.Command(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s: %s %s: %w: %s", h.Name, name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+// DockerHost is DOCKER_HOST for the host's dockerd from the workstation:
+// its socket through /proc/PID/root (for a Docker client in the test; a
+// command on the host finds /run/docker.sock by itself).
+func (h *Host) DockerHost() string { return "unix://" + h.DockerSocket() }
+
+// DockerSocket is the host's /run/docker.sock as the workstation reaches it.
+func (h *Host) DockerSocket() string { return h.Path(sandbox.DockerSocket) }
+
+// BusAddress is the host's system bus as the workstation reaches it (for
+// DBUS_SYSTEM_BUS_ADDRESS or dbus.Dial in a test).
+func (h *Host) BusAddress() string { return "unix:path=" + h.Path(sandbox.BusSocket) }
+
+// DaemonJSON is the host's /etc/docker/daemon.json as the workstation
+// reads and writes it.
+func (h *Host) DaemonJSON() string { return h.Path(sandbox.DaemonJSONPath()) }
+
+// DockerdLog is the host's docker.service log (what `journalctl -u
+// docker.service` prints on the host).
+func (h *Host) DockerdLog() string { return h.Path(inner.DockerdLog) }
+
+// SetFakeUnit makes the host's fake systemd report unit (e.g.
+// "ufw.service") with the given ActiveState; "" removes it (see
+// sandbox.SetFakeUnit).
+func (h *Host) SetFakeUnit(unit, activeState string) error {
+	if unit == sandbox.DockerUnit {
+		return fmt.Errorf("%s is the host's real dockerd and cannot be faked", unit)
+	}
+	return fakesystemd.SetFakeUnit(h.Path(sandbox.FakeUnitsFile()), unit, activeState)
 }
 
 // SSHDLog is sshd's log file.
@@ -433,20 +565,23 @@ func (h *Host) KillSSHD() error {
 // StartSSHD starts sshd again (after KillSSHD).
 func (h *Host) StartSSHD(ctx context.Context) error { return h.command(ctx, "start-sshd") }
 
-// Close stops every host: closing PID 1's control pipe makes it exit, and
-// the kernel kills everything left in its PID namespace; the namespaces
-// and the veth pairs go with it.
+// Close stops every host: closing PID 1's control pipe makes it stop
+// docker.service (a stop job: dockerd ends cleanly, its mounts with it) and
+// exit, and the kernel kills everything left in its PID namespace; the
+// namespaces and the veth pairs go with it. Hosts stop in parallel.
 func (f *Fleet) Close() error {
 	var errs []error
 	for _, h := range f.Hosts {
 		h.ctl.Close()
 	}
+	end := time.Now().Add(closeTimeout)
 	for _, h := range f.Hosts {
 		select {
 		case <-h.exited:
-		case <-time.After(10 * time.Second):
+		case <-time.After(time.Until(end)):
 			_ = h.cmd.Process.Kill()
-			errs = append(errs, fmt.Errorf("%s: PID 1 did not exit within 10s; killed", h.Name))
+			<-h.exited
+			errs = append(errs, fmt.Errorf("%s: PID 1 did not exit within %s; killed", h.Name, closeTimeout))
 		}
 	}
 	if f.Dir != "" {
@@ -455,4 +590,50 @@ func (f *Fleet) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// WorkstationCommand runs a command on the workstation as a provider that
+// manages the fleet over SSH runs there: in the sandbox's network namespace
+// (it reaches the hosts), but in a fresh mount namespace where /run (and
+// /var/run unless it is a symlink, as on Debian) is an empty tmpfs, so there is no
+// Docker socket and no system bus, and with WorkstationEnv (no DOCKER_HOST,
+// no DBUS_SYSTEM_BUS_ADDRESS). Everything else is the sandbox's: /tmp,
+// HOME, the working directory, the rest of the environment. The test binary
+// re-executes itself (MaybeRunHost in TestMain) to mount, then execs the
+// command, so the Cmd's process is the command itself. Set Env to change
+// the environment (WorkstationEnv is applied to it); do not set
+// SysProcAttr.Cloneflags.
+func WorkstationCommand(ctx context.Context, name string, args ...string) *exec.Cmd {
+	c := exec.CommandContext(ctx, "/proc/self/exe")
+	c.Args = append([]string{workstationArg0, name}, args...)
+	c.Env = WorkstationEnv(os.Environ())
+	c.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS}
+	return c
+}
+
+// WorkstationEnv is env without the variables that point at the sandbox's
+// dockerd and bus (DOCKER_HOST and the other Docker client settings,
+// DBUS_SYSTEM_BUS_ADDRESS) and without the sandbox's journalctl stand-in
+// directory on PATH.
+func WorkstationEnv(env []string) []string {
+	drop := map[string]bool{"DOCKER_HOST": true, "DOCKER_CONTEXT": true, "DOCKER_TLS_VERIFY": true,
+		"DOCKER_CERT_PATH": true, "DBUS_SYSTEM_BUS_ADDRESS": true}
+	var out []string
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if drop[k] {
+			continue
+		}
+		if k == "PATH" {
+			var dirs []string
+			for _, d := range filepath.SplitList(v) {
+				if d != sandbox.BinDir {
+					dirs = append(dirs, d)
+				}
+			}
+			kv = "PATH=" + strings.Join(dirs, string(filepath.ListSeparator))
+		}
+		out = append(out, kv)
+	}
+	return out
 }

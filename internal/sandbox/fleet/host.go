@@ -10,26 +10,36 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/fakesystemd"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/internal/inner"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/internal/reaper"
 )
 
-// MaybeRunHost runs a fleet host's PID 1 and exits when this process is
-// one; otherwise it returns at once. Call it first thing in TestMain of
-// every test binary that starts a fleet.
+// MaybeRunHost runs a fleet host's PID 1, or the trampoline of
+// WorkstationCommand, and exits when this process is one; otherwise it
+// returns at once. Call it first thing in TestMain of every test binary
+// that starts a fleet or runs WorkstationCommand.
 func MaybeRunHost() {
-	if len(os.Args) == 0 || os.Args[0] != hostArg0 {
+	if len(os.Args) == 0 {
 		return
 	}
-	os.Exit(runHost())
+	switch os.Args[0] {
+	case hostArg0:
+		os.Exit(runHost())
+	case workstationArg0:
+		os.Exit(runWorkstation(os.Args[1:]))
+	}
 }
 
 // runHost is PID 1 of a host: it reads its configuration (one JSON line)
 // from stdin once the workstation has set up the network, prepares the
-// host, starts sshd, answers "ok", then serves commands until stdin closes.
+// host, starts sshd and docker.service, answers "ok", then serves commands
+// until stdin closes; then it stops docker.service and exits.
 func runHost() int {
 	logf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "fleet host: "+format+"\n", a...) }
 	in := bufio.NewReader(os.Stdin)
@@ -58,6 +68,22 @@ func runHost() int {
 		reply(err)
 		return 1
 	}
+	// dockerd (with the bus and the manager) and sshd start side by side;
+	// the host is up when both are.
+	var d *inner.Daemon
+	var dockerErr error
+	dockerUp := make(chan struct{})
+	go func() {
+		d, dockerErr = startDocker(cfg)
+		close(dockerUp)
+	}()
+	defer func() {
+		<-dockerUp
+		if d != nil {
+			d.StopDocker() // before the PID namespace goes: dockerd unmounts and removes what it made
+			d.Close()
+		}
+	}()
 	var sshdDone chan struct{}
 	start := func() error {
 		if sshdDone != nil {
@@ -76,7 +102,9 @@ func runHost() int {
 		go func() { _ = reaper.Wait(c); close(done) }()
 		return waitListen(cfg.Addr, 10*time.Second)
 	}
-	reply(start())
+	sshErr := start()
+	<-dockerUp
+	reply(errors.Join(sshErr, dockerErr))
 	for {
 		line, err := in.ReadString('\n')
 		if err != nil {
@@ -106,9 +134,9 @@ func setupHost(cfg hostConfig) error {
 	if err := unix.Mount("tmpfs", "/run", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=755"); err != nil {
 		return fmt.Errorf("mount tmpfs on /run: %w", err)
 	}
-	// Private, writable /etc and /var/lib: overlays on the machine's, with
-	// the changes in this host's /run.
-	for _, d := range []string{"/etc", "/var/lib"} {
+	// Private, writable /etc, /var/lib and /usr/local/bin: overlays on the
+	// machine's, with the changes in this host's /run.
+	for _, d := range []string{"/etc", "/var/lib", "/usr/local/bin"} {
 		up := filepath.Join(runDir, "overlay", strings.ReplaceAll(strings.Trim(d, "/"), "/", "-"))
 		for _, s := range []string{"upper", "work"} {
 			if err := os.MkdirAll(filepath.Join(up, s), 0o755); err != nil {
@@ -119,6 +147,23 @@ func setupHost(cfg hostConfig) error {
 		if err := unix.Mount("overlay", d, "overlay", 0, opts); err != nil {
 			return fmt.Errorf("overlay on %s: %w", d, err)
 		}
+	}
+	// Docker's side, as in the sandbox itself: a sysfs of this network
+	// namespace, tmpfs on /var/lib/docker and /etc/docker (over the
+	// overlays), daemon.json, the bus configuration and the journalctl
+	// stand-in, which a shell over SSH or sudo finds on its PATH in
+	// /usr/local/bin (before /usr/bin's real journalctl).
+	if err := inner.MountSysfs(); err != nil {
+		return err
+	}
+	if err := inner.MountDockerDirs(); err != nil {
+		return err
+	}
+	if err := inner.WriteFiles(cfg.docker()); err != nil {
+		return err
+	}
+	if err := os.Symlink(inner.JournalctlPath, "/usr/local/bin/journalctl"); err != nil {
+		return fmt.Errorf("journalctl stand-in: %w", err)
 	}
 	for _, d := range []string{"/run/sshd", runDir + "/home"} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -222,4 +267,72 @@ func waitListen(addr string, d time.Duration) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// docker is the configuration of the host's dockerd.
+func (cfg hostConfig) docker() inner.Config {
+	return inner.Config{Engine: cfg.Engine, Engine29Bin: cfg.Engine29Bin, IPv4: cfg.IPv4}
+}
+
+// startDocker starts the host's system bus, the fake systemd manager and
+// docker.service (dockerd) on it, and waits until dockerd answers.
+func startDocker(cfg hostConfig) (*inner.Daemon, error) {
+	d, err := inner.NewDaemon(cfg.docker())
+	if err != nil {
+		return nil, err
+	}
+	if r := d.FirstStart(); r != fakesystemd.JobDone {
+		return d, fmt.Errorf("dockerd (%s) did not start (job %s): %s", inner.DockerdPath(cfg.docker()), r, tail(inner.DockerdLog, 15))
+	}
+	return d, nil
+}
+
+// tail is the last n lines of a file, for an error message.
+func tail(file string, n int) string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// runWorkstation is the trampoline of WorkstationCommand: in its fresh
+// mount namespace it hides /run (and /var/run unless that is a symlink)
+// under an empty tmpfs, drops the variables that point at the
+// sandbox's dockerd and bus, and execs the command.
+func runWorkstation(argv []string) int {
+	fail := func(err error) int {
+		fmt.Fprintf(os.Stderr, "fleet workstation: %v\n", err)
+		return 127
+	}
+	if len(argv) == 0 {
+		return fail(errors.New("no command"))
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fail(fmt.Errorf("make / rprivate: %w", err))
+	}
+	dirs := []string{"/run"}
+	if fi, err := os.Lstat("/var/run"); err == nil && fi.IsDir() {
+		dirs = append(dirs, "/var/run")
+	}
+	for _, d := range dirs {
+		if err := unix.Mount("tmpfs", d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=755"); err != nil {
+			return fail(fmt.Errorf("mount tmpfs on %s: %w", d, err))
+		}
+	}
+	env := WorkstationEnv(os.Environ())
+	for _, kv := range env {
+		if p, ok := strings.CutPrefix(kv, "PATH="); ok {
+			_ = os.Setenv("PATH", p) // for LookPath
+		}
+	}
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return fail(err)
+	}
+	return fail(syscall.Exec(path, argv, env))
 }

@@ -46,22 +46,46 @@ const (
 type Config struct {
 	Engine      string   // "20" or "29"
 	Engine29Bin string   // directory with dockerd, docker-proxy, runc (engine 29)
-	Command     []string // the command and its arguments
+	Command     []string // the command and its arguments (the sandbox's PID 1 only)
+	// IPv4 is dockerd's IPv4; the zero value means SandboxIPv4. Fleet hosts
+	// (package fleet) give each host's dockerd its own.
+	IPv4 IPv4
 }
+
+// IPv4 is what a dockerd gets of IPv4: the default bridge's address (bip)
+// and the pool user-defined networks take their subnets from.
+type IPv4 struct {
+	BIP      string // e.g. "198.18.0.1/24"
+	PoolBase string // e.g. "198.18.64.0/18"
+	PoolSize int    // prefix length of each network taken from PoolBase
+}
+
+// SandboxIPv4 is the sandbox's own dockerd's IPv4, from the benchmark
+// range 198.18.0.0/15 (fleet hosts use 198.19.128.0/17).
+var SandboxIPv4 = IPv4{BIP: "198.18.0.1/24", PoolBase: "198.18.64.0/18", PoolSize: 24}
+
+// DockerdLog is where docker.service's output goes (the journalctl
+// stand-in's "journal"); sandbox.DockerdLog() in the fast tier.
+const DockerdLog = sandbox.StateDir + "/dockerd.log"
 
 // Engine20Dockerd is Debian's docker.io daemon.
 const Engine20Dockerd = "/usr/sbin/dockerd"
 
-// DaemonJSON is the sandbox's daemon.json: IPv4 only from the benchmark
-// range 198.18.0.0/15, plus the engine-29 proxy and runtime.
+// DaemonJSON is the daemon.json of a dockerd the sandbox runs: IPv4 only
+// (cfg.IPv4, by default SandboxIPv4 from the benchmark range
+// 198.18.0.0/15), no IPv6, plus the engine-29 proxy and runtime.
 func DaemonJSON(cfg Config) ([]byte, error) {
 	type pool struct {
 		Base string `json:"base"`
 		Size int    `json:"size"`
 	}
+	v4 := cfg.IPv4
+	if v4 == (IPv4{}) {
+		v4 = SandboxIPv4
+	}
 	m := map[string]any{
-		"bip":                   "198.18.0.1/24",
-		"default-address-pools": []pool{{Base: "198.18.64.0/18", Size: 24}},
+		"bip":                   v4.BIP,
+		"default-address-pools": []pool{{Base: v4.PoolBase, Size: v4.PoolSize}},
 	}
 	if cfg.Engine == "29" {
 		m["userland-proxy-path"] = filepath.Join(cfg.Engine29Bin, "docker-proxy")
@@ -153,7 +177,10 @@ func Run(cfg Config) int {
 	if err := setupLoopback(); err != nil {
 		return fail("loopback", err)
 	}
-	if err := writeFiles(cfg); err != nil {
+	if err := WriteFiles(cfg); err != nil {
+		return fail("files", err)
+	}
+	if err := seedFakeUnits(); err != nil {
 		return fail("files", err)
 	}
 
@@ -167,76 +194,121 @@ func Run(cfg Config) int {
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 	defer signal.Stop(sigs)
 
+	d, err := NewDaemon(cfg)
+	if err != nil {
+		return fail("docker.service", err)
+	}
+	defer d.Close()
+
+	// First start of dockerd, abortable by a signal.
+	started := make(chan string, 1)
+	go func() { started <- d.FirstStart() }()
+	select {
+	case result := <-started:
+		if result != fakesystemd.JobDone {
+			fmt.Fprintf(os.Stderr, "dockeripv6-sandbox: dockerd (%s) did not start (job %s); last lines of %s:\n", DockerdPath(cfg), result, DockerdLog)
+			printTail(os.Stderr, DockerdLog, 40)
+			d.StopDocker()
+			return ExitSetup
+		}
+	case s := <-sigs:
+		fmt.Fprintf(os.Stderr, "dockeripv6-sandbox: %v during start-up, tearing down\n", s)
+		d.Manager.Close()
+		<-started
+		d.StopDocker()
+		return 128 + int(s.(syscall.Signal))
+	}
+
+	code := runCommand(cfg, sigs)
+	d.StopDocker()
+	return code
+}
+
+// Daemon is a private D-Bus system bus (dbus-daemon on sandbox.BusSocket)
+// with the fake systemd manager exporting docker.service, which runs
+// dockerd (DockerdPath, DockerdArgs). The sandbox's PID 1 runs one; so does
+// each fleet host's PID 1 (package fleet), in its own mount namespace. The
+// files it needs (WriteFiles) must be there, and the calling process must
+// reap orphans (package reaper).
+type Daemon struct {
+	Manager *fakesystemd.Manager
+	Service *fakesystemd.ProcessService
+	bus     *busDaemon
+	conn    *dbus.Conn
+}
+
+// NewDaemon starts the bus and exports the manager; docker.service is not
+// started yet (FirstStart).
+func NewDaemon(cfg Config) (*Daemon, error) {
 	bus, err := startBus()
 	if err != nil {
-		return fail("dbus-daemon", err)
+		return nil, fmt.Errorf("dbus-daemon: %w", err)
 	}
-	defer bus.stop()
-
 	conn, err := connectBus()
 	if err != nil {
-		return fail("connect to the private bus", err)
+		bus.stop()
+		return nil, fmt.Errorf("connect to the private bus: %w", err)
 	}
-	defer conn.Close()
-
-	var mgr *fakesystemd.Manager
-	svc := fakesystemd.NewProcessService(fakesystemd.ProcessConfig{
+	d := &Daemon{bus: bus, conn: conn}
+	d.Service = fakesystemd.NewProcessService(fakesystemd.ProcessConfig{
 		Unit:         sandbox.DockerUnit,
 		Description:  "Docker Application Container Engine",
 		Path:         DockerdPath(cfg),
 		Args:         DockerdArgs(),
-		Env:          []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-		LogPath:      sandbox.DockerdLog(),
+		Env:          []string{"PATH=" + SecurePath},
+		LogPath:      DockerdLog,
 		Ready:        func(ctx context.Context) error { return sandbox.WaitDocker(ctx, sandbox.DockerSocket) },
 		StartTimeout: FirstStartTimeout,
 		StopTimeout:  StopTimeout,
 		StartProcess: reaper.Start,
 		WaitProcess:  reaper.Wait,
 		OnChange: func(fakesystemd.Status) {
-			if mgr != nil {
-				mgr.UnitChanged(sandbox.DockerUnit)
+			if d.Manager != nil {
+				d.Manager.UnitChanged(sandbox.DockerUnit)
 			}
 		},
 	})
-	mgr, err = fakesystemd.Export(conn, fakesystemd.Options{
-		Services:      map[string]fakesystemd.Service{sandbox.DockerUnit: svc},
+	d.Manager, err = fakesystemd.Export(conn, fakesystemd.Options{
+		Services:      map[string]fakesystemd.Service{sandbox.DockerUnit: d.Service},
 		FakeUnitsFile: sandbox.FakeUnitsFile(),
 	})
 	if err != nil {
-		return fail("fake systemd manager", err)
+		conn.Close()
+		bus.stop()
+		return nil, fmt.Errorf("fake systemd manager: %w", err)
 	}
-	defer mgr.Close()
-
-	// First start of dockerd, abortable by a signal.
-	started := make(chan string, 1)
-	go func() { started <- mgr.RunJob(sandbox.DockerUnit, "start") }()
-	select {
-	case result := <-started:
-		if result != fakesystemd.JobDone {
-			fmt.Fprintf(os.Stderr, "dockeripv6-sandbox: dockerd (%s) did not start (job %s); last lines of %s:\n", DockerdPath(cfg), result, sandbox.DockerdLog())
-			printTail(os.Stderr, sandbox.DockerdLog(), 40)
-			stopDocker(mgr)
-			return ExitSetup
-		}
-	case s := <-sigs:
-		fmt.Fprintf(os.Stderr, "dockeripv6-sandbox: %v during start-up, tearing down\n", s)
-		mgr.Close()
-		<-started
-		stopDocker(mgr)
-		return 128 + int(s.(syscall.Signal))
-	}
-	svc.SetStartTimeout(StartTimeout)
-
-	code := runCommand(cfg, sigs)
-	stopDocker(mgr)
-	return code
+	return d, nil
 }
 
-func stopDocker(mgr *fakesystemd.Manager) {
-	if r := mgr.RunJob(sandbox.DockerUnit, "stop"); r != fakesystemd.JobDone {
+// FirstStart runs the first start job of docker.service (FirstStartTimeout)
+// and returns its result; once done, later starts get StartTimeout.
+func (d *Daemon) FirstStart() string {
+	r := d.Manager.RunJob(sandbox.DockerUnit, "start")
+	if r == fakesystemd.JobDone {
+		d.Service.SetStartTimeout(StartTimeout)
+	}
+	return r
+}
+
+// StopDocker runs a stop job on docker.service (SIGTERM, SIGKILL after
+// StopTimeout) and reports a result other than done on stderr.
+func (d *Daemon) StopDocker() string {
+	r := d.Manager.RunJob(sandbox.DockerUnit, "stop")
+	if r != fakesystemd.JobDone {
 		fmt.Fprintf(os.Stderr, "dockeripv6-sandbox: stopping dockerd: job %s\n", r)
 	}
+	return r
 }
+
+// Close withdraws the manager and stops the bus (call StopDocker first).
+func (d *Daemon) Close() {
+	d.Manager.Close()
+	d.conn.Close()
+	d.bus.stop()
+}
+
+// SecurePath is the PATH dockerd runs with (sudo's secure_path on Debian).
+const SecurePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // setupMounts makes every mount private, then mounts fresh proc and sysfs
 // (keeping the host's cgroup mounts) and tmpfs on /run, /var/lib/docker and
@@ -251,9 +323,17 @@ func setupMounts() error {
 	if err := unix.Mount("tmpfs", "/run", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=755"); err != nil {
 		return fmt.Errorf("mount tmpfs on /run: %w", err)
 	}
-	// A fresh sysfs shows this network namespace's devices; the cgroup
-	// tree (v1 hybrid on this host: tmpfs + controllers + unified) is
-	// moved over from the old /sys so that dockerd can use it.
+	if err := MountSysfs(); err != nil {
+		return err
+	}
+	return MountDockerDirs()
+}
+
+// MountSysfs mounts a fresh sysfs on /sys, so that /sys/class/net shows
+// this network namespace's devices; the cgroup tree (v1 hybrid on some
+// hosts: tmpfs + controllers + unified) is moved over from the old /sys so
+// that dockerd can use it. It needs a private, writable /run.
+func MountSysfs() error {
 	staging := "/run/.sandbox-cgroup"
 	if err := os.Mkdir(staging, 0o700); err != nil {
 		return err
@@ -267,9 +347,14 @@ func setupMounts() error {
 	if err := unix.Mount(staging, "/sys/fs/cgroup", "", unix.MS_MOVE, ""); err != nil {
 		return fmt.Errorf("move cgroup tree to /sys/fs/cgroup: %w", err)
 	}
-	if err := os.Remove(staging); err != nil {
-		return err
-	}
+	return os.Remove(staging)
+}
+
+// MountDockerDirs mounts empty tmpfs on /var/lib/docker (dockerd's data
+// root: overlay2 and containerd's overlayfs snapshotter need a file system
+// that can be an overlay's upper layer, which an overlay is not) and
+// /etc/docker.
+func MountDockerDirs() error {
 	for _, dir := range []string{"/var/lib/docker", "/etc/docker"} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
@@ -289,7 +374,10 @@ func setupLoopback() error {
 	return netlink.LinkSetUp(lo)
 }
 
-func writeFiles(cfg Config) error {
+// WriteFiles writes what Daemon needs under sandbox.StateDir and
+// /etc/docker: daemon.json, the journalctl stand-in (sandbox.BinDir), the
+// bus configuration and an empty dockerd log.
+func WriteFiles(cfg Config) error {
 	for _, d := range []string{sandbox.StateDir, sandbox.BinDir, "/run/dbus"} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
@@ -305,15 +393,23 @@ func writeFiles(cfg Config) error {
 		mode os.FileMode
 	}{
 		{sandbox.DaemonJSONPath(), dj, 0o644},
-		{filepath.Join(sandbox.BinDir, "journalctl"), []byte(journalctlScript), 0o755},
+		{JournalctlPath, []byte(journalctlScript), 0o755},
 		{filepath.Join(sandbox.StateDir, "dbus.conf"), []byte(dbusConfig), 0o644},
-		{sandbox.DockerdLog(), nil, 0o644},
+		{DockerdLog, nil, 0o644},
 	}
 	for _, f := range files {
 		if err := os.WriteFile(f.path, f.data, f.mode); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// JournalctlPath is the journalctl stand-in WriteFiles writes.
+const JournalctlPath = sandbox.BinDir + "/journalctl"
+
+// seedFakeUnits applies sandbox.EnvFakeUnits (the sandbox's only).
+func seedFakeUnits() error {
 	if seed := os.Getenv(sandbox.EnvFakeUnits); seed != "" {
 		for _, kv := range strings.Split(seed, ",") {
 			name, state, ok := strings.Cut(strings.TrimSpace(kv), "=")

@@ -87,3 +87,25 @@ func TestCommandEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestDaemonJSONIPv4 checks that a dockerd given its own IPv4 (a fleet
+// host's) gets exactly that, and nothing of IPv6.
+func TestDaemonJSONIPv4(t *testing.T) {
+	b, err := DaemonJSON(Config{Engine: "20", IPv4: IPv4{BIP: "198.19.136.1/24", PoolBase: "198.19.140.0/22", PoolSize: 26}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	pool := m["default-address-pools"].([]any)[0].(map[string]any)
+	if m["bip"] != "198.19.136.1/24" || pool["base"] != "198.19.140.0/22" || pool["size"] != 26.0 {
+		t.Errorf("daemon.json: %s", b)
+	}
+	for _, k := range []string{"ipv6", "fixed-cidr-v6", "ip6tables", "experimental"} {
+		if _, ok := m[k]; ok {
+			t.Errorf("%s set: %s", k, b)
+		}
+	}
+}
