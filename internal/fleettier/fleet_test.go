@@ -196,7 +196,7 @@ func TestFleet_wrongHostKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.write("main.tf", terraformBlock+hostsBlock(t, "root", map[string]string{"mail1": fmt.Sprintf("      known_hosts_file = %q\n", kh)})+body)
-	if r := w.plan(); r.code != 0 || strings.Contains(r.out, "Warning") {
+	if r := w.plan(); r.code != 0 || strings.Contains(r.out, "Host Key Not Verified") {
 		t.Fatalf("known_hosts_file: want a clean plan, got %s", r)
 	}
 	noAgentsLeft(t)
@@ -283,7 +283,8 @@ func TestFleet_sshdKilledMidRestart(t *testing.T) {
 	t.Log("sshd killed while dockerd restarted")
 	r := p.wait()
 	t.Logf("the apply printed:\n%s", r.out)
-	if r.code != 1 || !strings.Contains(folded(r.out), "the connection to the agent was lost while the daemon.json transaction") {
+	if f := folded(r.out); r.code != 1 || !strings.Contains(f, `host "mail1" (ssh://fleet-sudo@`) ||
+		!strings.Contains(f, "the connection to the agent was lost") || !strings.Contains(f, "during the daemon.json transaction") {
 		t.Fatalf("want the apply to fail naming the step, got %s", r)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -75,7 +75,7 @@ func (h *Host) session(ctx context.Context) (*yamux.Session, error) {
 	}
 	agent, err := h.connect(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("host %q (%s): %w", h.name, h.where, err)
+		return nil, fmt.Errorf("host %q: %w", h.name, err) // err names the connection
 	}
 	sess, err := newSession(agent, false)
 	if err != nil {
@@ -119,24 +119,25 @@ func (h *Host) Close() error {
 	return err
 }
 
-// steps say, for a call cut off by a lost connection, what was under way.
+// steps say, for a call cut off by a lost connection, what was under way
+// and what became of it.
 var steps = map[string]string{
 	mDaemonApply: "the daemon.json transaction (write, restart of the Docker unit, verification, rollback). " +
-		"The agent finishes it on the host unless the host itself went down; the next plan reads daemon.json " +
+		"The agent finishes it on the host unless the host itself went down: the next plan reads daemon.json " +
 		"and the running dockerd again (restart_pending, drift) and the next apply converges",
-	mDaemonPlan:     "reading daemon.json and the running dockerd",
-	mDaemonRead:     "reading daemon.json",
-	mDockerVersion:  "asking dockerd its version",
-	mObserve:        "reading the running dockerd's settings",
-	mGather:         "gathering the host's facts",
-	mGatherPosture:  "reading the host's firewalls",
-	mUnits:          "reading systemd's units",
-	mFirewallApply:  "replacing the nftables table (one transaction: it happened whole or not at all)",
-	mFirewallRead:   "reading the nftables table",
-	mFirewallDelete: "deleting the nftables table",
-	mFirewallExists: "looking for the nftables table",
-	mFirewallOthers: "listing the host's other firewalls",
-	mProbe:          "running the client-IP probe (its container and namespace are removed by the next probe)",
+	mDaemonPlan:     "the read of daemon.json and the running dockerd",
+	mDaemonRead:     "the read of daemon.json",
+	mDockerVersion:  "the read of dockerd's version",
+	mObserve:        "the read of the running dockerd's settings",
+	mGather:         "the gathering of the host's facts",
+	mGatherPosture:  "the read of the host's firewalls",
+	mUnits:          "the read of systemd's units",
+	mFirewallApply:  "the replacement of the nftables table. It is one transaction: it happened whole or not at all, and the next plan shows which",
+	mFirewallRead:   "the read of the nftables table",
+	mFirewallDelete: "the deletion of the nftables table. It is one transaction: the next plan shows whether it happened",
+	mFirewallExists: "the lookup of the nftables table",
+	mFirewallOthers: "the listing of the host's other firewalls",
+	mProbe:          "the client-IP probe. What it left (a container, a namespace) is removed by the next probe",
 }
 
 // call runs method on the agent, starting it first when needed.
@@ -166,7 +167,7 @@ type LostError struct {
 }
 
 func (e *LostError) Error() string {
-	return fmt.Sprintf("host %q (%s): the connection to the agent was lost while %s: %v", e.Host, e.Where, e.Step, e.Err)
+	return fmt.Sprintf("host %q (%s): the connection to the agent was lost (%v) during %s.", e.Host, e.Where, e.Err, e.Step)
 }
 
 func (e *LostError) Unwrap() error { return e.Err }
@@ -210,14 +211,16 @@ func roundTrip(ctx context.Context, sess *yamux.Session, method string, args, re
 	if err := json.Unmarshal(resp, &r); err != nil {
 		return fmt.Errorf("protocol: %w", err)
 	}
+	if result != nil && len(r.Result) > 0 && string(r.Result) != "null" {
+		if err := json.Unmarshal(r.Result, result); err != nil && r.Error == nil {
+			return fmt.Errorf("protocol: %w", err)
+		}
+	}
 	if r.Error != nil {
 		if ctx.Err() != nil {
 			return ctx.Err() // the call was stopped on the host because the caller gave up
 		}
 		return r.Error.decode()
-	}
-	if result != nil && len(r.Result) > 0 {
-		return json.Unmarshal(r.Result, result)
 	}
 	return nil
 }
@@ -265,16 +268,17 @@ func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // ApplyDaemonConfig runs the daemon.json transaction on the host.
 func (h *Host) ApplyDaemonConfig(ctx context.Context, req daemonconfig.Request) (daemonconfig.Result, error) {
-	var res daemonconfig.Result
-	err := h.call(ctx, mDaemonApply, req, &res)
+	var res daemonResult
+	err := h.call(ctx, mDaemonApply, daemonRequest{req, absentKeys(req.Before)}, &res)
 	h.docker.Reset() // dockerd may have restarted
-	return res, err
+	restoreAbsent(res.Before, res.Absent)
+	return res.Result, err
 }
 
 // PlanDaemonConfig previews it on the host.
 func (h *Host) PlanDaemonConfig(ctx context.Context, req daemonconfig.Request) (daemonconfig.Preview, error) {
 	var res previewResult
-	if err := h.call(ctx, mDaemonPlan, req, &res); err != nil {
+	if err := h.call(ctx, mDaemonPlan, daemonRequest{req, absentKeys(req.Before)}, &res); err != nil {
 		return daemonconfig.Preview{}, err
 	}
 	res.Preview.ObserveErr = res.ObserveErr.decode()

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -33,10 +34,12 @@ type fakeHost struct {
 	facts      hostcheck.Facts
 	preview    daemonconfig.Preview
 	fwApplied  []firewall.Posture
+	lastBefore map[string]json.RawMessage
 	probeCalls int
 }
 
 func (f *fakeHost) ApplyDaemonConfig(ctx context.Context, req daemonconfig.Request) (daemonconfig.Result, error) {
+	f.lastBefore = req.Before
 	if f.applyGate != nil {
 		<-f.applyGate
 	}
@@ -161,9 +164,18 @@ func TestCallsRoundTrip(t *testing.T) {
 	h, _, _ := pair(t, fake)
 	ctx := context.Background()
 
-	res, err := h.ApplyDaemonConfig(ctx, daemonconfig.Request{Path: "/etc/docker/daemon.json"})
+	// Before's nil values mean "the key was absent": they must come back
+	// nil, not as the JSON literal null (destroy would write that).
+	before := map[string]json.RawMessage{"ip6tables": nil, "ipv6": json.RawMessage(`false`)}
+	res, err := h.ApplyDaemonConfig(ctx, daemonconfig.Request{Path: "/etc/docker/daemon.json", Before: before})
 	if err != nil || !res.Wrote || !res.Restarted || res.Downtime != 1500*time.Millisecond || res.Why[0] != "daemon.json changes" {
 		t.Fatalf("apply: %+v %v", res, err)
+	}
+	if v, ok := res.Before["ip6tables"]; !ok || v != nil || string(res.Before["ipv6"]) != "false" {
+		t.Fatalf("Before came back as %q, want ip6tables absent (nil) and ipv6 false", res.Before)
+	}
+	if v, ok := fake.lastBefore["ip6tables"]; !ok || v != nil {
+		t.Fatalf("Before reached the host as %q, want ip6tables absent (nil)", fake.lastBefore)
 	}
 	p, err := h.PlanDaemonConfig(ctx, daemonconfig.Request{})
 	if err != nil || !p.Restart || p.ObserveErr == nil || p.ObserveErr.Error() != "dockerd does not answer" {
@@ -319,7 +331,7 @@ func TestLostConnectionMidTransaction(t *testing.T) {
 	drop()
 	err := <-errc
 	var lost *LostError
-	if !errors.As(err, &lost) || !strings.Contains(err.Error(), "the daemon.json transaction") ||
+	if !errors.As(err, &lost) || !strings.Contains(err.Error(), "the connection to the agent was lost (unexpected EOF) during the daemon.json transaction") ||
 		!strings.Contains(err.Error(), `host "mail1" (ssh://test@[fd00::2]:22)`) || !strings.Contains(err.Error(), "the next apply converges") {
 		t.Fatalf("lost connection: %v", err)
 	}
@@ -362,7 +374,7 @@ func TestConnectFailureNamesTheHost(t *testing.T) {
 		return nil, errors.New("dial: connection refused")
 	})
 	_, err := h.DockerVersion(context.Background())
-	if err == nil || err.Error() != `host "mail2" (ssh://x@[fd00::3]:22): dial: connection refused` {
+	if err == nil || err.Error() != `host "mail2": dial: connection refused` {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -115,7 +115,7 @@ func (s *server) serve(base context.Context, st net.Conn) {
 
 func writeResponse(w io.Writer, result any, err error) {
 	resp := response{Error: encodeError(err)}
-	if err == nil && result != nil {
+	if result != nil { // also with an error: a transaction's result says what it did
 		b, merr := json.Marshal(result)
 		if merr != nil {
 			resp.Error = encodeError(fmt.Errorf("protocol: %w", merr))
@@ -204,14 +204,16 @@ func (s *server) call(ctx context.Context, req request) (any, error) {
 	}
 	switch req.Method {
 	case mDaemonApply, mDaemonPlan:
-		r, err := decode[daemonconfig.Request](req.Args)
+		a, err := decode[daemonRequest](req.Args)
 		if err != nil {
 			return nil, err
 		}
+		restoreAbsent(a.Before, a.Absent)
 		if req.Method == mDaemonApply {
-			return h.ApplyDaemonConfig(ctx, r)
+			res, err := h.ApplyDaemonConfig(ctx, a.Request)
+			return daemonResult{res, absentKeys(res.Before)}, err
 		}
-		p, err := h.PlanDaemonConfig(ctx, r)
+		p, err := h.PlanDaemonConfig(ctx, a.Request)
 		if err != nil {
 			return nil, err
 		}

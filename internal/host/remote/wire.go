@@ -136,6 +136,37 @@ func newSession(rwc io.ReadWriteCloser, server bool) (*yamux.Session, error) {
 	return yamux.Client(rwc, cfg)
 }
 
+// daemonRequest and daemonResult carry the transaction's Before map, whose
+// nil values mean "the key was absent": JSON would bring a nil RawMessage
+// back as the literal null, which Apply would then write into daemon.json.
+type daemonRequest struct {
+	daemonconfig.Request
+	Absent []string `json:"absent,omitempty"`
+}
+
+type daemonResult struct {
+	daemonconfig.Result
+	Absent []string `json:"absent,omitempty"`
+}
+
+func absentKeys(before map[string]json.RawMessage) []string {
+	var keys []string
+	for k, v := range before {
+		if v == nil {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+func restoreAbsent(before map[string]json.RawMessage, keys []string) {
+	for _, k := range keys {
+		if before != nil {
+			before[k] = nil
+		}
+	}
+}
+
 // hello is the first call: the workstation says which Docker daemon the
 // Host is for; the agent says who it is.
 type helloArgs struct {
