@@ -67,8 +67,9 @@ func CheckHost(host string) error {
 			return fmt.Errorf("%q names no host: write it as tcp://127.0.0.1:2375. %s", host, SupportedHosts)
 		}
 	case scheme == "ssh":
-		return fmt.Errorf("%q: the provider does not reach Docker over SSH (ssh:// works only through the docker CLI's "+
-			"connection helper, which the provider does not use). %s", host, SupportedHosts)
+		return fmt.Errorf("%q: docker_host does not take ssh:// addresses. For a mail host reached over SSH, list it in "+
+			"the provider's hosts and set host on each object: the provider then works on the host itself (daemon.json, "+
+			"systemd, nftables and Docker). %s", host, SupportedHosts)
 	default:
 		return fmt.Errorf("%q: the provider cannot use %s:// addresses. %s", host, scheme, SupportedHosts)
 	}

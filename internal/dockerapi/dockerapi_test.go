@@ -12,7 +12,7 @@ import (
 // from, before anything is dialled (no DNS error for ssh://).
 func TestUnsupportedHosts(t *testing.T) {
 	for host, want := range map[string]string{
-		"ssh://mail@198.18.0.25":         `"ssh://mail@198.18.0.25": the provider does not reach Docker over SSH`,
+		"ssh://mail@198.18.0.25":         `"ssh://mail@198.18.0.25": docker_host does not take ssh:// addresses. For a mail host reached over SSH, list it in the provider's hosts`,
 		"npipe:////./pipe/docker_engine": `the provider cannot use npipe:// addresses`,
 		"/run/docker.sock":               `"/run/docker.sock" has no scheme: write unix:///run/docker.sock for a socket`,
 		"unix://run/docker.sock":         `names no socket path: write it as unix:///run/docker.sock`,

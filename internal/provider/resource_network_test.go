@@ -418,7 +418,7 @@ func TestNetwork_unknownDockerVersionWarns(t *testing.T) {
 // docker_host values the provider cannot use fail at validate and say what is supported.
 func TestAccProvider_unsupportedDockerHost(t *testing.T) {
 	for host, want := range map[string]string{
-		"ssh://mail@198.18.0.25":         `"ssh://mail@198.18.0.25": the provider does not reach Docker over SSH (ssh:// works only through the docker CLI's connection helper, which the provider does not use). Supported: unix:///path/to/docker.sock (the default is unix:///var/run/docker.sock) and tcp://host:port (plain TCP, no TLS).`,
+		"ssh://mail@198.18.0.25":         `"ssh://mail@198.18.0.25": docker_host does not take ssh:// addresses. For a mail host reached over SSH, list it in the provider's hosts and set host on each object: the provider then works on the host itself (daemon.json, systemd, nftables and Docker). Supported: unix:///path/to/docker.sock (the default is unix:///var/run/docker.sock) and tcp://host:port (plain TCP, no TLS).`,
 		"/var/run/docker.sock":           `"/var/run/docker.sock" has no scheme: write unix:///var/run/docker.sock for a socket. Supported:`,
 		"npipe:////./pipe/docker_engine": `the provider cannot use npipe:// addresses. Supported:`,
 	} {
