@@ -373,7 +373,12 @@ resource "dockeripv6_network" "n" {
 	mail2 := theFleet.Hosts[1]
 	onHost(t, mail2, "nft", "delete", "table", "inet", "dockeripv6")
 	onHost(t, mail2, "docker", "network", "rm", "drift")
+	logins := sshLogins(t, mail2)
 	r := w.plan()
+	// One connection per host per run, shared by both objects on the host.
+	if n := sshLogins(t, mail2) - logins; n != 1 {
+		t.Errorf("the plan logged in to mail2 %d times, want once for its two objects", n)
+	}
 	t.Logf("plan after drift on mail2:\n%s", r.out)
 	if r.code != 2 {
 		t.Fatalf("want a plan with changes, got %s", r)
@@ -389,4 +394,14 @@ resource "dockeripv6_network" "n" {
 	}
 	mustSucceed(t, w.apply())
 	mustEmptyPlan(t, w)
+}
+
+// sshLogins counts the logins in h's sshd log.
+func sshLogins(t *testing.T, h *fleet.Host) int {
+	t.Helper()
+	b, err := os.ReadFile(h.SSHDLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "Accepted publickey for ")
 }
