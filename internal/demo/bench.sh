@@ -76,4 +76,4 @@ cd "$root"
 LOCAL_MAIL_PLAN_MS=$mail_plan BENCH_RUNS=$runs DOCKERIPV6_PROVIDER_BIN="$root/bin/terraform-provider-dockeripv6" \
   go test -count=1 -run '^$' -bench '^BenchmarkFleet$' -benchtime 1x ./internal/fleettier/ >"$work/fleet.log" 2>&1 \
   || { cat "$work/fleet.log"; exit 1; }
-grep -vE '^(goos|goarch|pkg|cpu|PASS|ok |BenchmarkFleet)' "$work/fleet.log"
+grep -E '^(fleettier:|examples/fleet|plan,|\{)' "$work/fleet.log"
