@@ -204,7 +204,12 @@ func unknownHost(h sshHostModel) bool {
 // on returns the Host an object's host argument names: the local machine
 // when it is null.
 func (d *providerData) on(name types.String, diags *diag.Diagnostics) (host.Host, bool) {
-	if name.IsNull() || name.IsUnknown() || name.ValueString() == "" {
+	if name.IsUnknown() {
+		diags.AddAttributeError(path.Root("host"), "Unknown Host",
+			"host depends on a value that is not known until apply; the provider must know at plan which machine an object is on. Use a literal, a variable or each.key.")
+		return nil, false
+	}
+	if name.IsNull() || name.ValueString() == "" {
 		return d.Host, true
 	}
 	h, ok := d.Hosts[name.ValueString()]

@@ -38,6 +38,11 @@ func TestAccProvider_hostsBadInput(t *testing.T) {
   host = ""
   name = "acc-hosts"
 }`, want: `string length must be at least 1`},
+		"host unknown at plan": {body: `resource "dockeripv6_ula_prefix" "site" {}
+resource "dockeripv6_daemon_config" "d" {
+  host      = dockeripv6_ula_prefix.site.id
+  ip6tables = true
+}`, want: `host depends on a value that is not known until apply`},
 		"ssh docker_host": {hostExtra: `      docker_host = "ssh://root@fd00:dead:beef::25"`, body: `data "dockeripv6_host" "h" {
   host = "mail1"
 }`, want: `docker_host does not take ssh:// addresses.`},
