@@ -244,28 +244,22 @@ func TestCallsRoundTrip(t *testing.T) {
 // The provider tells these errors apart with errors.As: they must survive
 // the trip from the host.
 func TestTypedErrorsCrossTheWire(t *testing.T) {
-	for _, want := range []error{
-		&daemonconfig.RefusedError{Summary: "Invalid daemon.json", Detail: "dockerd --validate said no"},
-		&daemonconfig.RolledBackError{Failure: "the restart job failed", Restored: "the previous daemon.json is back", Up: "dockerd is up", DaemonUp: true, Said: "bad pool"},
-	} {
-		fake := &fakeHost{applyErr: want}
-		h, _, _ := pair(t, fake)
-		_, err := h.ApplyDaemonConfig(context.Background(), daemonconfig.Request{})
-		if err == nil || err.Error() != want.Error() {
-			t.Fatalf("error %q came back as %v", want, err)
-		}
-		switch want := want.(type) {
-		case *daemonconfig.RefusedError:
-			var got *daemonconfig.RefusedError
-			if !errors.As(err, &got) || *got != *want {
-				t.Fatalf("RefusedError lost its type or fields: %#v", err)
-			}
-		case *daemonconfig.RolledBackError:
-			var got *daemonconfig.RolledBackError
-			if !errors.As(err, &got) || !reflect.DeepEqual(got, want) {
-				t.Fatalf("RolledBackError lost its type or fields: %#v", err)
-			}
-		}
+	refused := &daemonconfig.RefusedError{Summary: "Invalid daemon.json", Detail: "dockerd --validate said no"}
+	rolled := &daemonconfig.RolledBackError{Failure: "the restart job failed", Restored: "the previous daemon.json is back",
+		Up: "dockerd is up", DaemonUp: true, Said: "bad pool"}
+
+	h, _, _ := pair(t, &fakeHost{applyErr: refused})
+	_, err := h.ApplyDaemonConfig(context.Background(), daemonconfig.Request{})
+	var gotRefused *daemonconfig.RefusedError
+	if err == nil || err.Error() != refused.Error() || !errors.As(err, &gotRefused) || *gotRefused != *refused {
+		t.Fatalf("RefusedError came back as %#v", err)
+	}
+
+	h, _, _ = pair(t, &fakeHost{applyErr: rolled})
+	_, err = h.ApplyDaemonConfig(context.Background(), daemonconfig.Request{})
+	var gotRolled *daemonconfig.RolledBackError
+	if err == nil || err.Error() != rolled.Error() || !errors.As(err, &gotRolled) || !reflect.DeepEqual(gotRolled, rolled) {
+		t.Fatalf("RolledBackError came back as %#v", err)
 	}
 }
 
