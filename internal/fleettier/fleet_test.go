@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/fleet"
@@ -404,4 +406,56 @@ func sshLogins(t *testing.T, h *fleet.Host) int {
 		t.Fatal(err)
 	}
 	return strings.Count(string(b), "Accepted publickey for ")
+}
+
+// Authentication through an SSH agent (no private_key): the keys of the
+// agent at ssh_agent_socket log in.
+func TestFleet_sshAgent(t *testing.T) {
+	signer, err := ssh.ParseRawPrivateKey([]byte(theFleet.Keys["root"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr := agent.NewKeyring()
+	if err := kr.Add(agent.AddedKey{PrivateKey: signer}); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(tmpRoot, "ssh-agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _ = agent.ServeAgent(kr, c); c.Close() }()
+		}
+	}()
+	mail3 := theFleet.Hosts[2]
+	w := newWorkdir(t)
+	w.write("main.tf", terraformBlock+fmt.Sprintf(`provider "dockeripv6" {
+  hosts = {
+    mail3 = {
+      address          = %q
+      host_key         = %q
+      ssh_agent_socket = %q
+    }
+  }
+}
+data "dockeripv6_host" "m3" {
+  host = "mail3"
+}
+output "docker_version" {
+  value = data.dockeripv6_host.m3.docker_version
+}
+`, mail3.Addr.String(), mail3.HostKey, sock))
+	mustSucceed(t, w.apply())
+	var v string
+	if err := json.Unmarshal(w.outputs()["docker_version"], &v); err != nil || v == "" {
+		t.Fatalf("docker_version of mail3 through the SSH agent's key: %q %v", v, err)
+	}
+	noAgentsLeft(t)
 }
