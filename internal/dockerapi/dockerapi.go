@@ -99,6 +99,10 @@ type Client struct {
 	// remote machine, reached through its agent); Via names that way.
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	Via  string
+	// reach, when set, is asked before the daemon is: it fails with the
+	// reason the way to the machine is closed (an SSH error names its step),
+	// which the Docker client would hide behind "Cannot connect".
+	reach func(ctx context.Context) error
 
 	mu  sync.Mutex
 	cli *client.Client
@@ -107,8 +111,8 @@ type Client struct {
 // NewVia returns a client for the daemon at host (an address on another
 // machine) whose connections dial opens; via names the way for messages
 // ("ssh://user@mail1:22").
-func NewVia(host, via string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *Client {
-	return &Client{Host: host, from: "docker_host", dial: dial, Via: via}
+func NewVia(host, via string, dial func(ctx context.Context, network, addr string) (net.Conn, error), reach func(ctx context.Context) error) *Client {
+	return &Client{Host: host, from: "docker_host", dial: dial, Via: via, reach: reach}
 }
 
 // Where is the daemon's address, with the way to it when it is remote.
@@ -172,6 +176,11 @@ func (c *Client) API(ctx context.Context) (*client.Client, error) {
 	}
 	if err := c.checkHost(); err != nil {
 		return nil, err
+	}
+	if c.reach != nil {
+		if err := c.reach(ctx); err != nil {
+			return nil, err
+		}
 	}
 	cli, err := c.newClient()
 	if err != nil {

@@ -175,7 +175,7 @@ func TestFleet_wrongHostKey(t *testing.T) {
 	r := w.plan()
 	t.Logf("wrong host key printed:\n%s", r.out)
 	offered := fingerprint(t, mail1.HostKey)
-	if r.code != 1 || !strings.Contains(r.out, offered) || !strings.Contains(folded(r.out), "host key") {
+	if r.code != 1 || !strings.Contains(r.out, offered) || !strings.Contains(r.out, "Error: Host Key Not Accepted") {
 		t.Fatalf("want a host key error naming the offered key %s, got %s", offered, r)
 	}
 	if got := agentDir(t, mail1); strings.Join(got, ",") != strings.Join(dirBefore, ",") {
@@ -219,9 +219,22 @@ func TestFleet_userWithoutSudo(t *testing.T) {
 `)
 	r := w.plan()
 	t.Logf("user without sudo printed:\n%s", r.out)
-	f := folded(r.out)
-	if r.code != 1 || !strings.Contains(f, fleet.UserNoSudo) || !strings.Contains(f, "sudo") {
+	if f := folded(r.out); r.code != 1 || !strings.Contains(f, "Error: Cannot Reach The Host") ||
+		!strings.Contains(f, "user "+fleet.UserNoSudo) || !strings.Contains(f, "`sudo -n` failed") {
 		t.Fatalf("want an error about sudo naming %s, got %s", fleet.UserNoSudo, r)
+	}
+	// A network goes through the Docker API alone: its error says sudo too,
+	// not "Cannot connect to the Docker daemon".
+	w.write("main.tf", terraformBlock+hostsBlock(t, fleet.UserNoSudo, nil)+`resource "dockeripv6_network" "n" {
+  host        = "mail2"
+  name        = "nosudo"
+  ipv6_subnet = "fd00:5:5:5::/64"
+}
+`)
+	r = w.apply()
+	if f := folded(r.out); r.code != 1 || !strings.Contains(f, "Error: Cannot Reach The Host") || !strings.Contains(f, "`sudo -n` failed") ||
+		strings.Contains(f, "Cannot connect to the Docker daemon") {
+		t.Fatalf("want the network's create to fail naming sudo, got %s", r)
 	}
 	if len(agents(t, theFleet.Hosts[1])) != 0 {
 		t.Fatal("an agent runs on mail2 for a user without sudo")
@@ -285,7 +298,7 @@ func TestFleet_sshdKilledMidRestart(t *testing.T) {
 	t.Log("sshd killed while dockerd restarted")
 	r := p.wait()
 	t.Logf("the apply printed:\n%s", r.out)
-	if f := folded(r.out); r.code != 1 || !strings.Contains(f, `host "mail1" (ssh://fleet-sudo@`) ||
+	if f := folded(r.out); r.code != 1 || !strings.Contains(f, "Error: Connection To The Host Lost") || !strings.Contains(f, `host "mail1" (ssh://fleet-sudo@`) ||
 		!strings.Contains(f, "the connection to the agent was lost") || !strings.Contains(f, "during the daemon.json transaction") {
 		t.Fatalf("want the apply to fail naming the step, got %s", r)
 	}

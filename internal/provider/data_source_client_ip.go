@@ -107,7 +107,7 @@ func (d *ClientIPDataSource) Read(ctx context.Context, req datasource.ReadReques
 		return
 	}
 	if _, err := h.DockerClient().API(ctx); err != nil {
-		resp.Diagnostics.AddError("Docker Daemon Unreachable", err.Error())
+		resp.Diagnostics.AddError(hostSummary(err, "Docker Daemon Unreachable"), err.Error())
 		return
 	}
 	opts := probe.Options{
@@ -121,7 +121,7 @@ func (d *ClientIPDataSource) Read(ctx context.Context, req datasource.ReadReques
 	}
 	res, err := h.ClientIP(ctx, opts)
 	if err != nil {
-		resp.Diagnostics.AddError("Client-IP Probe Failed", fmt.Sprintf("The measurement could not be made: %v", err))
+		resp.Diagnostics.AddError(hostSummary(err, "Client-IP Probe Failed"), fmt.Sprintf("The measurement could not be made: %v", err))
 		return
 	}
 	tflog.Info(ctx, "client-ip probe", map[string]any{"network": opts.Network, "family": opts.Family, "client": opts.Client,

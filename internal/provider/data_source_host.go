@@ -291,7 +291,7 @@ func (d *HostDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 	}
 	facts, err := h.Gather(ctx, djPath, "docker.service")
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot Inspect The Docker Host", err.Error())
+		resp.Diagnostics.AddError(hostSummary(err, "Cannot Inspect The Docker Host"), err.Error())
 		return
 	}
 	for _, g := range facts.Gaps {

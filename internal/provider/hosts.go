@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -238,4 +239,22 @@ func splitImportID(id string) (types.String, string) {
 		return types.StringValue(h), rest
 	}
 	return types.StringNull(), id
+}
+
+// hostSummary is summary, unless err says that the way to a remote host
+// failed: then the summary says that, and the detail (err) names the host
+// and the step (host key, auth, sudo, ...).
+func hostSummary(err error, summary string) string {
+	var lost *remote.LostError
+	var step *sshhost.StepError
+	var hostKey *sshhost.HostKeyError
+	switch {
+	case errors.As(err, &hostKey):
+		return "Host Key Not Accepted"
+	case errors.As(err, &lost), errors.Is(err, sshhost.ErrConnectionLost):
+		return "Connection To The Host Lost"
+	case errors.As(err, &step):
+		return "Cannot Reach The Host"
+	}
+	return summary
 }

@@ -380,7 +380,7 @@ func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.Modi
 	// The file as it is now: validation judges what dockerd will read after the merge.
 	data, _, err := h.ReadDaemonJSON(ctx, plan.Path.ValueString())
 	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("path"), "Cannot Read daemon.json", err.Error())
+		resp.Diagnostics.AddAttributeError(path.Root("path"), hostSummary(err, "Cannot Read daemon.json"), err.Error())
 		return
 	}
 	file, err := daemonconfig.Parse(data)
@@ -599,7 +599,7 @@ func reportApply(ctx context.Context, res daemonconfig.Result, err error, diags 
 	case errors.As(err, &rolled):
 		diags.AddError("Docker Daemon Did Not Come Back; Rolled Back", rolled.Error())
 	case err != nil:
-		diags.AddError("Cannot Apply daemon.json", err.Error())
+		diags.AddError(hostSummary(err, "Cannot Apply daemon.json"), err.Error())
 	case len(res.Notes) > 0:
 		diags.AddWarning("systemd Held The Docker Unit Failed", strings.Join(res.Notes, "\n")+
 			"\n\ndockerd was restarted and verified afterwards. Look at `journalctl -u docker.service` for what made it fail before.")
@@ -623,7 +623,7 @@ func (r *DaemonConfigResource) Read(ctx context.Context, req resource.ReadReques
 	p := state.Path.ValueString()
 	data, _, err := h.ReadDaemonJSON(ctx, p)
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot Read daemon.json", err.Error())
+		resp.Diagnostics.AddError(hostSummary(err, "Cannot Read daemon.json"), err.Error())
 		return
 	}
 	file, err := daemonconfig.Parse(data)

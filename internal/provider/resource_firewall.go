@@ -516,7 +516,7 @@ func (r *FirewallResource) unitStates(ctx context.Context, h host.Host) map[stri
 func (r *FirewallResource) otherFirewalls(ctx context.Context, h host.Host, conn firewall.Handle, table string, diags *diag.Diagnostics) types.List {
 	findings, err := conn.OtherFirewalls(ctx, table)
 	if err != nil {
-		diags.AddError("Cannot List Other Firewalls", fmt.Sprintf("Reading nftables' tables and chains: %v", err))
+		diags.AddError(hostSummary(err, "Cannot List Other Firewalls"), fmt.Sprintf("Reading nftables' tables and chains: %v", err))
 		return types.ListNull(fwOtherType)
 	}
 	merged := firewall.MergeUnitStates(findings, r.unitStates(ctx, h))
@@ -548,7 +548,7 @@ func (r *FirewallResource) fwOpen(ctx context.Context, h host.Host, table string
 	exists, ours, err := conn.Exists(ctx, table)
 	if err != nil {
 		_ = done()
-		diags.AddError("Cannot Read nftables", fmt.Sprintf("Looking for table inet %s: %v", table, err))
+		diags.AddError(hostSummary(err, "Cannot Read nftables"), fmt.Sprintf("Looking for table inet %s: %v", table, err))
 		return nil, nil, false, false, false
 	}
 	return conn, done, exists, ours, true
@@ -679,7 +679,7 @@ func (r *FirewallResource) Read(ctx context.Context, req resource.ReadRequest, r
 	}
 	got, found, drift, err := conn.Read(ctx, table)
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot Read Firewall Table", fmt.Sprintf("Decoding table inet %s: %v", table, err))
+		resp.Diagnostics.AddError(hostSummary(err, "Cannot Read Firewall Table"), fmt.Sprintf("Decoding table inet %s: %v", table, err))
 		return
 	}
 	if !found {

@@ -236,7 +236,7 @@ func (r *NetworkResource) Create(ctx context.Context, req resource.CreateRequest
 	}
 	cli, err := h.DockerClient().API(ctx)
 	if err != nil {
-		resp.Diagnostics.AddError("Docker Daemon Unreachable", err.Error())
+		resp.Diagnostics.AddError(hostSummary(err, "Docker Daemon Unreachable"), err.Error())
 		return
 	}
 	ipv6 := plan.IPv6.ValueBool()
@@ -299,7 +299,7 @@ func (r *NetworkResource) Read(ctx context.Context, req resource.ReadRequest, re
 		}
 	}
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot Read Docker Network", fmt.Sprintf("Inspecting network %q (%s): %v", state.Name.ValueString(), state.ID.ValueString(), err))
+		resp.Diagnostics.AddError(hostSummary(err, "Cannot Read Docker Network"), fmt.Sprintf("Inspecting network %q (%s): %v", state.Name.ValueString(), state.ID.ValueString(), err))
 		return
 	}
 	next := networkFromDocker(ctx, n, state, &resp.Diagnostics)
@@ -325,7 +325,7 @@ func (r *NetworkResource) Delete(ctx context.Context, req resource.DeleteRequest
 	}
 	cli, err := h.DockerClient().API(ctx)
 	if err != nil {
-		resp.Diagnostics.AddError("Docker Daemon Unreachable", err.Error())
+		resp.Diagnostics.AddError(hostSummary(err, "Docker Daemon Unreachable"), err.Error())
 		return
 	}
 	id := state.ID.ValueString()
@@ -334,7 +334,7 @@ func (r *NetworkResource) Delete(ctx context.Context, req resource.DeleteRequest
 		return
 	}
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot Read Docker Network", err.Error())
+		resp.Diagnostics.AddError(hostSummary(err, "Cannot Read Docker Network"), err.Error())
 		return
 	}
 	// Docker refuses to remove a network with endpoints; the plan warned which containers these are.

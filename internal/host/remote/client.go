@@ -52,7 +52,10 @@ func New(name, where, dockerHost string, connect Connect) *Host {
 		dockerHost = dockerapi.DefaultHost
 	}
 	h := &Host{name: name, where: where, dockerHost: dockerHost, connect: connect}
-	h.docker = dockerapi.NewVia(dockerHost, where, h.dialDocker)
+	h.docker = dockerapi.NewVia(dockerHost, where, h.dialDocker, func(ctx context.Context) error {
+		_, err := h.session(ctx)
+		return err
+	})
 	return h
 }
 

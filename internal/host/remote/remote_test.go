@@ -371,6 +371,11 @@ func TestConnectFailureNamesTheHost(t *testing.T) {
 	if err == nil || err.Error() != `host "mail2": dial: connection refused` {
 		t.Fatalf("got %v", err)
 	}
+	// The Docker API says the same, not the Docker client's "Cannot connect".
+	_, err = h.DockerClient().API(context.Background())
+	if err == nil || err.Error() != `host "mail2": dial: connection refused` {
+		t.Fatalf("Docker API: got %v", err)
+	}
 }
 
 func TestProtocolMismatch(t *testing.T) {
