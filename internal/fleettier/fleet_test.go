@@ -364,7 +364,7 @@ func TestFleet_newBuildReplacesAgent(t *testing.T) {
 	noAgentsLeft(t)
 }
 
-// Drift on one host of three shows only on that host.
+// Drift on one host of three shows only on that host; imports name the host.
 func TestFleet_driftOnOneHost(t *testing.T) {
 	w := newWorkdir(t)
 	w.write("main.tf", terraformBlock+hostsBlock(t, fleet.UserSudo, nil)+`
@@ -408,6 +408,14 @@ resource "dockeripv6_network" "n" {
 		}
 	}
 	mustSucceed(t, w.apply())
+	mustEmptyPlan(t, w)
+
+	// Import names the host: HOST:ID.
+	for _, addr := range []string{`dockeripv6_network.n["mail3"]`, `dockeripv6_firewall.fw["mail3"]`} {
+		mustSucceed(t, w.run("state", "rm", addr))
+	}
+	mustSucceed(t, w.run("import", "-no-color", `dockeripv6_network.n["mail3"]`, "mail3:drift"))
+	mustSucceed(t, w.run("import", "-no-color", `dockeripv6_firewall.fw["mail3"]`, "mail3:dockeripv6"))
 	mustEmptyPlan(t, w)
 }
 
