@@ -63,7 +63,8 @@ func (d *ClientIPDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 			"| `unreachable` | nothing answered in time: clients wait for a time-out before falling back | check the firewall (a `drop` posture) and the published ports |\n\n" +
 			"It runs at every plan when its inputs are known, at apply when they depend on resources being created, " +
 			"and inside `check` blocks, whose failed assertions show as warnings. It needs root on the Docker host itself " +
-			"(it makes a network namespace and a veth pair there).",
+			"(it makes a network namespace and a veth pair there): the machine Terraform runs on, or, with `host`, the provider's " +
+			"agent on that host.",
 		Attributes: map[string]schema.Attribute{
 			"host": dataSourceHostAttribute(),
 			"network": schema.StringAttribute{Optional: true,

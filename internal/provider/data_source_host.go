@@ -170,7 +170,8 @@ func (d *HostDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 			"It runs at every plan when its inputs are known, at apply when they depend on resources being created (or when it " +
 			"`depends_on` them), and inside `check` blocks, whose failed assertions show as warnings, so a plan in CI reports a host " +
 			"that drifted into a bad posture. `finding_ids` is a set for easy `contains()` tests.\n\n" +
-			"It must run on the Docker host itself (it reads `/proc`, netlink and nftables there), as root for nftables.\n\n" +
+			"It reads the Docker host itself (`/proc`, netlink and nftables there, as root for nftables): the machine Terraform runs on, " +
+			"or the provider's agent on a host of the provider's `hosts` (see `host`).\n\n" +
 			"## Findings\n\n" + hostFindingsTable(),
 		Attributes: map[string]schema.Attribute{
 			"host": dataSourceHostAttribute(),

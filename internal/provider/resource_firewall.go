@@ -532,7 +532,7 @@ func (r *FirewallResource) fwConnect(ctx context.Context, h host.Host, diags *di
 	conn, err := h.Firewall(ctx)
 	if err != nil {
 		diags.AddError("Cannot Reach nftables",
-			fmt.Sprintf("Opening a netlink connection to nftables failed: %v. The provider needs CAP_NET_ADMIN (run terraform as root on the Docker host).", err))
+			fmt.Sprintf("Opening a netlink connection to nftables failed: %v. The provider needs CAP_NET_ADMIN (run terraform as root on the Docker host, or reach the host through the provider's hosts).", err))
 		return nil, nil, false
 	}
 	return conn, conn.Close, true
