@@ -71,10 +71,14 @@ func TestFleet_exampleVerdictsPerHost(t *testing.T) {
 	r := w.apply()
 	mustSucceed(t, r)
 	var out map[string]struct {
-		IPv6, IPv6Observed, IPv4, IPv6Subnet, Docker string
+		IPv6         string `json:"ipv6"`
+		IPv6Observed string `json:"ipv6_observed"`
+		IPv4         string `json:"ipv4"`
+		IPv6Subnet   string `json:"ipv6_subnet"`
+		Docker       string `json:"docker"`
 	}
 	raw := w.outputs()["verdicts"]
-	if err := json.Unmarshal(fixKeys(raw), &out); err != nil {
+	if err := json.Unmarshal(raw, &out); err != nil {
 		t.Fatal(err)
 	}
 	if len(out) != 3 {
@@ -95,7 +99,7 @@ func TestFleet_exampleVerdictsPerHost(t *testing.T) {
 	mustEmptyPlan(t, w)
 
 	mustSucceed(t, w.apply("-var", "ipv6_clients=refuse"))
-	if err := json.Unmarshal(fixKeys(w.outputs()["verdicts"]), &out); err != nil {
+	if err := json.Unmarshal(w.outputs()["verdicts"], &out); err != nil {
 		t.Fatal(err)
 	}
 	for name, o := range out {
@@ -122,15 +126,6 @@ func TestFleet_exampleVerdictsPerHost(t *testing.T) {
 		}
 	}
 	noAgentsLeft(t)
-}
-
-// fixKeys maps the example's snake_case output keys onto the struct's names.
-func fixKeys(raw json.RawMessage) json.RawMessage {
-	s := string(raw)
-	for _, k := range [][2]string{{`"ipv6_observed"`, `"IPv6Observed"`}, {`"ipv6_subnet"`, `"IPv6Subnet"`}} {
-		s = strings.ReplaceAll(s, k[0], k[1])
-	}
-	return json.RawMessage(s)
 }
 
 func fingerprint(t *testing.T, authorizedKey string) string {
@@ -241,19 +236,14 @@ func TestFleet_userWithoutSudo(t *testing.T) {
 	}
 }
 
-// dockerdPID is the PID of the dockerd of h (0 when none runs).
+// dockerdPID is Host.DockerdPID, failing the test on an error.
 func dockerdPID(t *testing.T, h *fleet.Host) int {
 	t.Helper()
-	ps, err := h.Processes()
+	pid, err := h.DockerdPID()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range ps {
-		if p.Comm == "dockerd" {
-			return p.PID
-		}
-	}
-	return 0
+	return pid
 }
 
 func liveRestore(t *testing.T, h *fleet.Host) string {

@@ -13,20 +13,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox/fleet"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sshhost"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/tfcli"
 )
-
-// EnvProviderBin names the provider binary to test (make build's); without
-// it the tests build this tree once.
-const EnvProviderBin = "DOCKERIPV6_PROVIDER_BIN"
-
-const providerSource = "registry.terraform.io/dockeripv6/dockeripv6"
 
 const tfTimeout = 8 * time.Minute
 
@@ -62,39 +56,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var built struct {
-	once sync.Once
-	dir  string
-	bin  string
-	err  error
-}
-
 // pluginDir is the directory holding the provider binary terraform runs
-// (and uploads as the agent).
+// (and uploads as the agent), and that binary (tfcli.PluginDir).
 func pluginDir(t testing.TB) (dir, bin string) {
 	t.Helper()
-	built.once.Do(func() {
-		dir := filepath.Join(tmpRoot, "plugin")
-		if built.err = os.Mkdir(dir, 0o755); built.err != nil {
-			return
-		}
-		bin := filepath.Join(dir, "terraform-provider-dockeripv6")
-		if p := os.Getenv(EnvProviderBin); p != "" {
-			built.err = copyFile(p, bin, nil)
-		} else {
-			cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-			cmd.Dir = "../.."
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				built.err = fmt.Errorf("go build of the provider: %v\n%s", err, out)
-			}
-		}
-		built.dir, built.bin = dir, bin
-	})
-	if built.err != nil {
-		t.Fatal(built.err)
+	dir, err := tfcli.PluginDir(tmpRoot)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return built.dir, built.bin
+	return dir, filepath.Join(dir, tfcli.BinaryName)
 }
 
 // copyFile copies src to dst (mode 0755), then appends extra.
@@ -129,18 +99,6 @@ func sha256File(t testing.TB, p string) string {
 	return hex.EncodeToString(s[:])
 }
 
-func terraformPath(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv("TF_ACC_TERRAFORM_PATH"); p != "" {
-		return p
-	}
-	p, err := exec.LookPath("terraform")
-	if err != nil {
-		t.Fatalf("terraform not found (set TF_ACC_TERRAFORM_PATH): %v", err)
-	}
-	return p
-}
-
 // workdir is a Terraform working directory on the workstation.
 type workdir struct {
 	t   testing.TB
@@ -156,13 +114,15 @@ func newWorkdir(t testing.TB) *workdir {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := filepath.Join(dir, ".terraformrc")
-	rcText := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    %q = %q\n  }\n  direct {}\n}\n", providerSource, plugins)
-	if err := os.WriteFile(rc, []byte(rcText), 0o644); err != nil {
+	env, err := tfcli.Env(os.Environ(), dir, plugins)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return &workdir{t: t, dir: dir, tf: terraformPath(t),
-		env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")}
+	tf, err := tfcli.Terraform()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &workdir{t: t, dir: dir, tf: tf, env: env}
 }
 
 func (w *workdir) write(name, text string) {

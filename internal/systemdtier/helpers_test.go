@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,14 +24,8 @@ import (
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/tfcli"
 )
-
-// EnvProviderBin names a prebuilt provider binary to test instead of building
-// one from this tree (e.g. one built from an older commit).
-const EnvProviderBin = "DOCKERIPV6_PROVIDER_BIN"
-
-// providerSource is the provider's address, overridden to the built binary.
-const providerSource = "registry.terraform.io/dockeripv6/dockeripv6"
 
 var tmpRoot string // removed after the tests
 
@@ -47,81 +40,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var built struct {
-	once sync.Once
-	dir  string // holds terraform-provider-dockeripv6
-	err  error
-}
-
-// pluginDir returns the directory with the provider binary terraform runs:
-// $DOCKERIPV6_PROVIDER_BIN, or this tree built as `make build` builds it
-// (static, -trimpath), once per test binary.
+// pluginDir returns the directory with the provider binary terraform runs
+// (tfcli.PluginDir: $DOCKERIPV6_PROVIDER_BIN, or this tree built once).
 func pluginDir(t *testing.T) string {
 	t.Helper()
-	built.once.Do(func() {
-		dir := filepath.Join(tmpRoot, "plugin")
-		if built.err = os.Mkdir(dir, 0o755); built.err != nil {
-			return
-		}
-		bin := filepath.Join(dir, "terraform-provider-dockeripv6")
-		if p := os.Getenv(EnvProviderBin); p != "" {
-			abs, err := filepath.Abs(p)
-			if err != nil {
-				built.err = err
-				return
-			}
-			built.err = os.Symlink(abs, bin)
-			built.dir = dir
-			return
-		}
-		root, err := repoRoot()
-		if err != nil {
-			built.err = err
-			return
-		}
-		cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("go build of the provider: %v\n%s", err, out)
-			return
-		}
-		built.dir = dir
-	})
-	if built.err != nil {
-		t.Fatal(built.err)
-	}
-	return built.dir
-}
-
-// repoRoot is the directory of this module's go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
+	dir, err := tfcli.PluginDir(tmpRoot)
 	if err != nil {
-		return "", err
+		t.Fatal(err)
 	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.Contains(b, []byte("module github.com/dockeripv6/terraform-provider-dockeripv6\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod of terraform-provider-dockeripv6 not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
-func terraformPath(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("TF_ACC_TERRAFORM_PATH"); p != "" {
-		return p
-	}
-	p, err := exec.LookPath("terraform")
-	if err != nil {
-		t.Fatalf("terraform not found on PATH (set TF_ACC_TERRAFORM_PATH): %v", err)
-	}
-	return p
+	return dir
 }
 
 // workdir is one Terraform working directory using the built provider
@@ -140,13 +67,15 @@ func newWorkdir(t *testing.T, config string) *workdir {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := filepath.Join(dir, ".terraformrc")
-	rcText := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    %q = %q\n  }\n  direct {}\n}\n", providerSource, plugins)
-	if err := os.WriteFile(rc, []byte(rcText), 0o644); err != nil {
+	env, err := tfcli.Env(os.Environ(), dir, plugins)
+	if err != nil {
 		t.Fatal(err)
 	}
-	w := &workdir{t: t, dir: dir, tf: terraformPath(t),
-		env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")}
+	tf, err := tfcli.Terraform()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &workdir{t: t, dir: dir, tf: tf, env: env}
 	w.write(config)
 	return w
 }

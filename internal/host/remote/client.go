@@ -59,12 +59,6 @@ func New(name, where, dockerHost string, connect Connect) *Host {
 	return h
 }
 
-// Name is the host's name in the configuration.
-func (h *Host) Name() string { return h.name }
-
-// Where is how the host is reached.
-func (h *Host) Where() string { return h.where }
-
 // session returns the agent's session, starting the agent when there is none.
 func (h *Host) session(ctx context.Context) (*yamux.Session, error) {
 	h.mu.Lock()

@@ -160,10 +160,11 @@ func absentKeys(before map[string]json.RawMessage) []string {
 }
 
 func restoreAbsent(before map[string]json.RawMessage, keys []string) {
+	if before == nil {
+		return
+	}
 	for _, k := range keys {
-		if before != nil {
-			before[k] = nil
-		}
+		before[k] = nil
 	}
 }
 

@@ -546,6 +546,21 @@ func (h *Host) Processes() ([]Process, error) {
 	return ps, nil
 }
 
+// DockerdPID is the PID (as the workstation sees it) of the host's
+// dockerd; 0 when none runs.
+func (h *Host) DockerdPID() (int, error) {
+	ps, err := h.Processes()
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range ps {
+		if p.Comm == "dockerd" {
+			return p.PID, nil
+		}
+	}
+	return 0, nil
+}
+
 // KillSSHD kills every sshd process on the host (the listener and every
 // session) with SIGKILL: connections drop at once, as when the host's
 // sshd is killed or the host goes away.

@@ -262,19 +262,14 @@ func TestFleetDocker(t *testing.T) {
 	}
 }
 
-// dockerdPID is the PID (workstation's view) of the host's dockerd, 0 if none.
+// dockerdPID is Host.DockerdPID, failing the test on an error.
 func dockerdPID(t *testing.T, h *Host) int {
 	t.Helper()
-	ps, err := h.Processes()
+	pid, err := h.DockerdPID()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range ps {
-		if p.Comm == "dockerd" {
-			return p.PID
-		}
-	}
-	return 0
+	return pid
 }
 
 // sshRun runs cmd on h as user over SSH and returns its output.
