@@ -323,7 +323,7 @@ func TestFleet_sshdKilledMidRestart(t *testing.T) {
 // holds only the build that ran last.
 func TestFleet_newBuildReplacesAgent(t *testing.T) {
 	mail3 := theFleet.Hosts[2]
-	_, bin := pluginDir(t)
+	bin := providerBinary(t)
 	newBin := filepath.Join(tmpRoot, "agent-build-b")
 	if err := copyFile(bin, newBin, []byte("\nanother build\n")); err != nil {
 		t.Fatal(err)

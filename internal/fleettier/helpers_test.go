@@ -56,15 +56,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// pluginDir is the directory holding the provider binary terraform runs
-// (and uploads as the agent), and that binary (tfcli.PluginDir).
-func pluginDir(t testing.TB) (dir, bin string) {
+// providerBinary is the provider binary terraform runs and uploads as the
+// agent (tfcli.PluginDir).
+func providerBinary(t testing.TB) string {
 	t.Helper()
 	dir, err := tfcli.PluginDir(tmpRoot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dir, filepath.Join(dir, tfcli.BinaryName)
+	return filepath.Join(dir, tfcli.BinaryName)
 }
 
 // copyFile copies src to dst (mode 0755), then appends extra.
@@ -109,20 +109,11 @@ type workdir struct {
 
 func newWorkdir(t testing.TB) *workdir {
 	t.Helper()
-	plugins, _ := pluginDir(t)
-	dir, err := os.MkdirTemp(tmpRoot, "wd-")
+	d, err := tfcli.NewDir(tmpRoot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := tfcli.Env(os.Environ(), dir, plugins)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tf, err := tfcli.Terraform()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &workdir{t: t, dir: dir, tf: tf, env: env}
+	return &workdir{t: t, dir: d.Path, tf: d.Terraform, env: d.Env}
 }
 
 func (w *workdir) write(name, text string) {

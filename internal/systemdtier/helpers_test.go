@@ -62,20 +62,11 @@ type workdir struct {
 
 func newWorkdir(t *testing.T, config string) *workdir {
 	t.Helper()
-	plugins := pluginDir(t)
-	dir, err := os.MkdirTemp(tmpRoot, "wd-")
+	d, err := tfcli.NewDir(tmpRoot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := tfcli.Env(os.Environ(), dir, plugins)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tf, err := tfcli.Terraform()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &workdir{t: t, dir: dir, tf: tf, env: env}
+	w := &workdir{t: t, dir: d.Path, tf: d.Terraform, env: d.Env}
 	w.write(config)
 	return w
 }

@@ -99,6 +99,36 @@ func Terraform() (string, error) {
 	return p, nil
 }
 
+// Dir is a new Terraform working directory under tmp for the built
+// provider (PluginDir), with the terraform binary to run there and the
+// environment that points it at the provider (Env).
+type Dir struct {
+	Path      string
+	Terraform string
+	Env       []string
+}
+
+// NewDir makes a Dir under tmp.
+func NewDir(tmp string) (Dir, error) {
+	plugins, err := PluginDir(tmp)
+	if err != nil {
+		return Dir{}, err
+	}
+	tf, err := Terraform()
+	if err != nil {
+		return Dir{}, err
+	}
+	path, err := os.MkdirTemp(tmp, "wd-")
+	if err != nil {
+		return Dir{}, err
+	}
+	env, err := Env(os.Environ(), path, plugins)
+	if err != nil {
+		return Dir{}, err
+	}
+	return Dir{Path: path, Terraform: tf, Env: env}, nil
+}
+
 // Env writes, in dir, a CLI configuration whose dev_overrides point
 // terraform at the binary in pluginDir, and returns base with the
 // variables that use it (and keep terraform quiet and offline).
