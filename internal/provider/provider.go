@@ -1,5 +1,6 @@
 // Package provider maps the dockeripv6 Terraform schemas onto the domain
-// packages (ula, dockerapi, daemonconfig, systemd, firewall, probe).
+// packages (ula, dockerapi, daemonconfig, firewall, hostcheck, probe) through
+// host.Host, the machine it works on (this one or one reached over SSH).
 package provider
 
 import (

@@ -69,23 +69,35 @@ func attrDecoder(b []byte) (*netlink.AttributeDecoder, error) {
 	return ad, nil
 }
 
-func dumpRules(conn *nftables.Conn, table, chain string) ([]keptRule, error) {
-	msgs, err := dump(conn, unix.NFT_MSG_GETRULE, []netlink.Attribute{
-		{Type: unix.NFTA_RULE_TABLE, Data: []byte(table + "\x00")},
-		{Type: unix.NFTA_RULE_CHAIN, Data: []byte(chain + "\x00")},
-	})
+// eachDumped dumps msgType with attrs and calls decode with an attribute
+// decoder over each message's attributes; what names the dump in errors.
+func eachDumped(conn *nftables.Conn, msgType uint16, attrs []netlink.Attribute, what string, decode func(*netlink.AttributeDecoder)) error {
+	msgs, err := dump(conn, msgType, attrs)
 	if err != nil {
-		return nil, fmt.Errorf("list rules of chain %s: %w", chain, err)
+		return fmt.Errorf("list %s: %w", what, err)
 	}
-	var rules []keptRule
 	for _, m := range msgs {
 		if len(m.Data) < 4 {
 			continue
 		}
 		ad, err := attrDecoder(m.Data[4:])
 		if err != nil {
-			return nil, err
+			return err
 		}
+		decode(ad)
+		if err := ad.Err(); err != nil {
+			return fmt.Errorf("decode %s: %w", what, err)
+		}
+	}
+	return nil
+}
+
+func dumpRules(conn *nftables.Conn, table, chain string) ([]keptRule, error) {
+	var rules []keptRule
+	err := eachDumped(conn, unix.NFT_MSG_GETRULE, []netlink.Attribute{
+		{Type: unix.NFTA_RULE_TABLE, Data: []byte(table + "\x00")},
+		{Type: unix.NFTA_RULE_CHAIN, Data: []byte(chain + "\x00")},
+	}, "rules of chain "+chain, func(ad *netlink.AttributeDecoder) {
 		var r keptRule
 		var tbl, ch string
 		for ad.Next() {
@@ -111,15 +123,11 @@ func dumpRules(conn *nftables.Conn, table, chain string) ([]keptRule, error) {
 				})
 			}
 		}
-		if err := ad.Err(); err != nil {
-			return nil, fmt.Errorf("decode rule of chain %s: %w", chain, err)
+		if ad.Err() == nil && tbl == table && ch == chain { // older kernels ignore the dump filter
+			rules = append(rules, r)
 		}
-		if tbl != table || ch != chain { // older kernels ignore the dump filter
-			continue
-		}
-		rules = append(rules, r)
-	}
-	return rules, nil
+	})
+	return rules, err
 }
 
 func decodeExpr(b []byte) (any, error) {
@@ -183,21 +191,10 @@ func decodeExpr(b []byte) (any, error) {
 }
 
 func dumpSets(conn *nftables.Conn, table string) ([]keptSet, error) {
-	msgs, err := dump(conn, unix.NFT_MSG_GETSET, []netlink.Attribute{
-		{Type: unix.NFTA_SET_TABLE, Data: []byte(table + "\x00")},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list sets of table inet %s: %w", table, err)
-	}
 	var sets []keptSet
-	for _, m := range msgs {
-		if len(m.Data) < 4 {
-			continue
-		}
-		ad, err := attrDecoder(m.Data[4:])
-		if err != nil {
-			return nil, err
-		}
+	err := eachDumped(conn, unix.NFT_MSG_GETSET, []netlink.Attribute{
+		{Type: unix.NFTA_SET_TABLE, Data: []byte(table + "\x00")},
+	}, "sets of table inet "+table, func(ad *netlink.AttributeDecoder) {
 		var s keptSet
 		var tbl string
 		for ad.Next() {
@@ -216,15 +213,11 @@ func dumpSets(conn *nftables.Conn, table string) ([]keptSet, error) {
 				s.comment = udString(ad.Bytes(), byte(userdata.NFTNL_UDATA_SET_COMMENT))
 			}
 		}
-		if err := ad.Err(); err != nil {
-			return nil, fmt.Errorf("decode set of table inet %s: %w", table, err)
+		if ad.Err() == nil && tbl == table {
+			sets = append(sets, s)
 		}
-		if tbl != table {
-			continue
-		}
-		sets = append(sets, s)
-	}
-	return sets, nil
+	})
+	return sets, err
 }
 
 // udString returns the string of type typ in libnftnl's userdata TLVs

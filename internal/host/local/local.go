@@ -1,4 +1,4 @@
-// Package host is the machine the provider works on. Local is this machine:
+// Package local is the machine the provider works on when it is this one:
 // daemon.json on its file system, systemd on its system D-Bus, the Docker API
 // at docker_host, nftables and /proc in its namespaces. Domain packages reach
 // the machine through the small interfaces they declare (daemonconfig.Host,
