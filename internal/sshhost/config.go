@@ -68,9 +68,13 @@ type Config struct {
 
 	// HostKey is the host's public key as an authorized_keys line
 	// ("ssh-ed25519 AAAA... comment") or a known_hosts/ssh-keyscan line
-	// ("host ssh-ed25519 AAAA..."). KnownHostsFile is an OpenSSH
-	// known_hosts file. With neither, ~/.ssh/known_hosts is used. With
-	// both, HostKey wins.
+	// ("host ssh-ed25519 AAAA..."); more lines may follow, among them
+	// "@cert-authority * <CA key>" (host certificates signed by that CA)
+	// and "@revoked * <key>" (never accepted); in HostKey every line is
+	// about this host, whatever its host pattern. KnownHostsFile is an
+	// OpenSSH known_hosts file (plain keys, @cert-authority and @revoked
+	// lines; a pattern without [host]:port matches port 22 only). With
+	// neither, ~/.ssh/known_hosts is used. With both, HostKey wins.
 	HostKey        string
 	KnownHostsFile string
 

@@ -92,7 +92,11 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		case hk.err != nil:
 			return fail(StepHostKey, hk.err)
 		case hk.offered == nil && len(hk.algos) > 0 && strings.Contains(err.Error(), "no common algorithm for host key"):
-			return fail(StepHostKey, fmt.Errorf("the host offers no host key of the expected type (%s): %w", strings.Join(hk.algos, ", "), err))
+			hint := ""
+			if hk.hint != "" {
+				hint = ". " + hk.hint
+			}
+			return fail(StepHostKey, fmt.Errorf("the host offers no host key of the expected type (%s): %w%s", strings.Join(hk.algos, ", "), err, hint))
 		case hk.offered != nil && strings.Contains(err.Error(), "unable to authenticate"):
 			return fail(StepAuth, fmt.Errorf("user %s was refused (%w); is the key in ~%s/.ssh/authorized_keys on the host?", cfg.user(), err, cfg.user()))
 		case !stopped && dctx.Err() != nil:

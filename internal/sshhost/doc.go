@@ -1,6 +1,7 @@
 // Package sshhost is the SSH transport to a remote mail host and the launcher
 // of the provider's agent there. It knows nothing of Terraform or of the
-// provider's Host interface: it dials (host keys always verified), checks the
+// provider's Host interface: it dials (host keys always verified: plain keys, or
+// host certificates of a trusted CA; @revoked keys never), checks the
 // remote architecture against the binary to run, uploads that binary once
 // (kept by content hash in a root-only directory, verified before it runs),
 // starts it as root (directly or through `sudo -n`) as `<binary> agent` and

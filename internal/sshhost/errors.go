@@ -52,17 +52,24 @@ func StepOf(err error) Step {
 // the host beyond the key exchange: no authentication, no command.
 type HostKeyError struct {
 	Address  string   // host:port as dialled
-	Offered  string   // "ssh-ed25519 SHA256:..." the host presented
-	Expected []string // what the configuration accepts ("ssh-ed25519 SHA256:... (known_hosts:3)")
+	Offered  string   // "ssh-ed25519 SHA256:..." the host presented, or its certificate
+	Expected []string // the plain keys the configuration accepts ("ssh-ed25519 SHA256:... (known_hosts:3)")
 	Unknown  bool     // the host is not in the known_hosts file(s) at all
-	Revoked  bool     // the key is marked @revoked
-	Hint     string   // what to do
+	Revoked  bool     // the key, the certificate's key or its CA is marked @revoked
+	// NoCertificate: only @cert-authority lines are for the host, and it
+	// offered a plain key.
+	NoCertificate bool
+	// Certificate: the host offered a certificate that does not verify
+	// (another CA, another principal, outside its validity).
+	Certificate bool
+	Reason      string // what is wrong, when it is not a plain mismatch or an unknown host
+	Hint        string // what to do
 }
 
 func (e *HostKeyError) Error() string {
 	switch {
-	case e.Revoked:
-		return fmt.Sprintf("%s offered %s, which known_hosts marks @revoked; refusing to connect. %s", e.Address, e.Offered, e.Hint)
+	case e.Reason != "":
+		return fmt.Sprintf("%s offered %s, %s; refusing to connect, nothing was done on the host. %s", e.Address, e.Offered, e.Reason, e.Hint)
 	case e.Unknown:
 		return fmt.Sprintf("%s is unknown: it offered %s and no known_hosts entry matches the host. %s", e.Address, e.Offered, e.Hint)
 	default:
