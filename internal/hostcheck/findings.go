@@ -208,7 +208,7 @@ func (f Facts) ip6tablesUnsupported(add adder) {
 		"Upgrade Docker to 27 or later, then give the mail network an IPv6 subnet with dockeripv6_network.")
 }
 
-// versionBetween is whether the daemon's version is known and in [20.10, major).
+// versionBetween2010And is whether the daemon's version is known and in [20.10, major).
 func (f Facts) versionBetween2010And(major int) bool {
 	return f.Version.Known() && f.Version.AtLeast(20, 10) && f.Version.Before(major, 0)
 }
