@@ -16,7 +16,10 @@
 //   - Postfix's mynetworks in the container's own /etc/postfix/main.cf, read
 //     through the container's root filesystem as the host sees it
 //     (/proc/<pid>/root), or the list mynetworks_style makes from the
-//     container's interfaces when mynetworks is not set (postconf(5)).
+//     container's interfaces when mynetworks is not set (postconf(5)); and
+//     the mynetworks of each inet service in master.cf that sets its own with
+//     -o (loopback-only services left out). The Set says whether any of the
+//     container's services trusts an address.
 //
 // Set.Contains answers true or false only when everything that decides the
 // answer was read; an entry that cannot be judged here (a /file/name or

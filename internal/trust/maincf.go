@@ -17,34 +17,13 @@ type MainCF map[string]string
 // ignored, as Postfix does after a warning.
 func ParseMainCF(data []byte) MainCF {
 	cf := MainCF{}
-	var logical string
-	flush := func() {
-		if logical == "" {
-			return
-		}
-		if k, v, ok := strings.Cut(logical, "="); ok {
+	for _, line := range logicalLines(data) {
+		if k, v, ok := strings.Cut(line, "="); ok {
 			if k = strings.TrimSpace(k); k != "" && !strings.ContainsAny(k, " \t") {
 				cf[k] = strings.TrimSpace(v)
 			}
 		}
-		logical = ""
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimRight(line, " \t\r")
-		trimmed := strings.TrimLeft(line, " \t")
-		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
-			continue
-		}
-		if trimmed != line { // continuation
-			if logical != "" {
-				logical += " " + trimmed
-			}
-			continue
-		}
-		flush()
-		logical = line
-	}
-	flush()
 	return cf
 }
 
