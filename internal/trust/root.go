@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -27,25 +28,33 @@ func readInRoot(root, name string) ([]byte, error) {
 	}
 	defer unix.Close(dir)
 	rel := strings.TrimLeft(filepath.Clean("/"+name), "/")
-	fd, err := unix.Openat2(dir, rel, &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NONBLOCK,
+	// Open the path only (O_PATH), and read it only once it is known to be a
+	// regular file: opening a device node or FIFO the container put there
+	// could block or have side effects.
+	pfd, err := unix.Openat2(dir, rel, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	})
 	if errors.Is(err, unix.ENOSYS) {
-		fd, err = openNoSymlinks(dir, rel)
+		pfd, err = openNoSymlinks(dir, rel)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s in the container: %w", name, errnoErr(err))
 	}
-	f := os.NewFile(uintptr(fd), name)
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
+	defer unix.Close(pfd)
+	var st unix.Stat_t
+	if err := unix.Fstat(pfd, &st); err != nil {
+		return nil, fmt.Errorf("stat %s in the container: %w", name, err)
 	}
-	if !st.Mode().IsRegular() {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, fmt.Errorf("%s in the container is not a regular file", name)
 	}
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(pfd), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s in the container: %w", name, err)
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s in the container: %w", name, err)
@@ -56,17 +65,15 @@ func readInRoot(root, name string) ([]byte, error) {
 	return data, nil
 }
 
-// openNoSymlinks opens rel under dir one component at a time, refusing a
-// symbolic link anywhere on the way.
+// openNoSymlinks opens rel under dir (O_PATH) one component at a time,
+// refusing a symbolic link anywhere on the way.
 func openNoSymlinks(dir int, rel string) (int, error) {
 	parts := strings.Split(rel, "/")
 	cur := dir
 	for i, p := range parts {
-		flags := unix.O_NOFOLLOW | unix.O_CLOEXEC
+		flags := unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC
 		if i < len(parts)-1 {
-			flags |= unix.O_PATH | unix.O_DIRECTORY
-		} else {
-			flags |= unix.O_RDONLY | unix.O_NONBLOCK | unix.O_NOCTTY
+			flags |= unix.O_DIRECTORY
 		}
 		fd, err := unix.Openat(cur, p, flags, 0)
 		if cur != dir {

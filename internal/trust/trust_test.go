@@ -10,6 +10,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
+	"golang.org/x/sys/unix"
 )
 
 func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
@@ -168,6 +169,17 @@ func TestReadUnreadable(t *testing.T) {
 	s := Read(c)
 	if got(s.Contains(addr("198.18.5.1"))) != unknown || !strings.Contains(strings.Join(s.Unknown, ""), "/etc/postfix/main.cf in the container is not a regular file") {
 		t.Errorf("directory main.cf: %+v", s)
+	}
+	// A FIFO is not opened for reading (that would block until a writer came).
+	c = ctr(t, "", []string{"PERMIT_DOCKER=none"}, "mail")
+	if err := os.MkdirAll(filepath.Join(c.Root, "etc/postfix"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(c.Root, "etc/postfix/main.cf"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s := Read(c); !strings.Contains(strings.Join(s.Unknown, ""), "is not a regular file") {
+		t.Errorf("FIFO main.cf: %+v", s)
 	}
 	c = ctr(t, "dms-none.cf", nil, "mail")
 	c.Root = ""
