@@ -19,7 +19,7 @@ provider="$root/bin/terraform-provider-dockeripv6"
 count="$root/bin/testcount"
 go build -o "$count" ./.ci/testcount || exit 1
 unit_pkgs="./internal/ula/... ./internal/daemonconfig/... ./internal/firewall/... ./internal/dockerapi/... ./internal/hostcheck/... ./internal/host/... ./internal/faults/..."
-sandbox_pkgs="./internal/sandbox/... ./internal/sshhost/... ./internal/systemd/... ./internal/probe/... ./internal/provider/..."
+sandbox_pkgs="./internal/sandbox/... ./internal/sshhost/... ./internal/systemd/... ./internal/probe/... ./internal/trust/... ./internal/provider/..."
 systemd_pkgs="./internal/systemdtier/"
 fleet_pkgs="./internal/fleettier/"
 logdir=$(mktemp -d)

@@ -8,7 +8,9 @@
 //
 // Facts is what was observed; Findings is a pure function of it, so every
 // rule is tested on recorded facts, including Docker versions the test host
-// does not run. The readers in this package (FromDocker, DefaultRoute,
+// does not run. Catalog holds every finding, one entry each: its ID, its
+// severity and "when" for the documentation, its plan-warning summary, and
+// its rule. The readers in this package (FromDocker, DefaultRoute,
 // ReadForwarding, ReadAcceptRA, GlobalIPv6Addresses, ParseGaiConf) collect
 // the host-side parts; the provider gathers the rest (daemon.json, the
 // running daemon's state, systemd units, nftables) and fills Facts.
@@ -75,6 +77,11 @@ type Facts struct {
 	// OtherFirewalls are firewall.OtherFirewalls merged with the unit states
 	// (firewall.MergeUnitStates).
 	OtherFirewalls []firewall.Finding
+	// Clients are what remote clients looked like to the mail containers on
+	// their published ports, with what each container trusts; nil when not
+	// measured.
+	Clients []Client
+
 	// Units are the ActiveStates of the firewall frontends' units
 	// (firewall.FrontendUnits); nil when systemd could not be asked.
 	Units map[string]string

@@ -44,16 +44,12 @@ const (
 	IDIPv6RoutedNetwork         = "ipv6-routed-network"
 	IDGaiConfULAPrecedence      = "gai-conf-ula-precedence"
 	IDFactsIncomplete           = "facts-incomplete"
+	IDMasqueradedClientsTrusted = "masqueraded-clients-trusted"
 )
 
-// AllIDs lists every finding ID Findings can return, in the order the rules run.
-var AllIDs = []string{
-	IDDaemonJSONMalformed, IDIP6TablesUnsupported, IDIP6TablesNeedsExperiment, IDIPv6WithoutFixedCIDR,
-	IDIPv4OnlyPublishedOnIPv6, IDIPv6NetworkWithoutIP6Tabs, IDIPv6NATRunning, IDForwardingWithoutAcceptRA,
-	IDRestartPending, IDExperimentalUnneeded, IDUFWActive, IDFirewalldActive, IDIPv6NATUnprotected,
-	IDExampleULAInUse, IDDocumentationPrefixInUse, IDReservedULAInUse, IDIPv6RoutedNetwork,
-	IDGaiConfULAPrecedence, IDFactsIncomplete,
-}
+// AllIDs lists every finding ID Findings can return, in the order the rules
+// run: the host findings of Catalog.
+var AllIDs = catalogIDs(Host)
 
 // Finding is one thing about the host's IPv6 posture worth acting on.
 type Finding struct {
@@ -72,32 +68,14 @@ type Finding struct {
 // the same order (errors first, then warnings, then info; within a severity,
 // in the order of AllIDs).
 func Findings(f Facts) []Finding {
-	var out []Finding
-	add := func(id, sev, msg, fix string) {
-		out = append(out, Finding{ID: id, Severity: sev, Message: msg, Fix: fix})
-	}
-	f.daemonJSONMalformed(add)
-	f.versionRules(add)
-	f.publishedPorts(add)
-	f.ipv6nat(add)
-	f.forwarding(add)
-	f.restartPending(add)
-	f.experimentalUnneeded(add)
-	f.firewalls(add)
-	f.gatewayModes(add)
-	f.prefixes(add)
-	f.gaiConf(add)
-	if len(f.Gaps) > 0 {
-		add(IDFactsIncomplete, SeverityInfo,
-			"Some facts could not be observed, so the findings that need them were not checked: "+strings.Join(f.Gaps, "; ")+".",
-			"Run Terraform as root on the Docker host itself: the provider reads /proc, nftables and systemd (over D-Bus) there.")
-	}
+	out := run(Host, func(e Entry, add adder) { e.host(f, add) })
 	rank := map[string]int{SeverityError: 0, SeverityWarning: 1, SeverityInfo: 2}
 	slices.SortStableFunc(out, func(a, b Finding) int { return rank[a.Severity] - rank[b.Severity] })
 	return out
 }
 
-type adder func(id, sev, msg, fix string)
+// adder records one finding of the rule's own ID.
+type adder func(sev, msg, fix string)
 
 // --- settings as the daemon will read them, and as it runs ---
 
@@ -202,7 +180,7 @@ func (f Facts) daemonJSONMalformed(add adder) {
 	if f.DaemonJSONError == "" {
 		return
 	}
-	add(IDDaemonJSONMalformed, SeverityError,
+	add(SeverityError,
 		fmt.Sprintf("%s cannot be read as dockerd reads it: %s. dockerd refuses to start with it at its next restart, and its IPv6 settings could not be checked.", f.daemonJSONName(), f.DaemonJSONError),
 		"Fix the file by hand (dockeripv6_daemon_config never writes a file it cannot parse), then let dockeripv6_daemon_config manage its IPv6 keys.")
 }
@@ -214,41 +192,56 @@ func (f Facts) daemonJSONName() string {
 	return f.DaemonJSONPath
 }
 
-func (f Facts) versionRules(add adder) {
+func (f Facts) ip6tablesUnsupported(add adder) {
 	v := f.Version
-	if !v.Known() {
+	if !v.Known() || !v.Before(20, 10) {
+		return
+	}
+	if ip6t := f.configBool(daemonconfig.KeyIP6Tables, f.DaemonJSON.IP6Tables); ip6t.value != nil {
+		add(SeverityError,
+			fmt.Sprintf("ip6tables is set in %s, but Docker %s does not know the option (it arrived in 20.10): dockerd refuses to start with it.", ip6t.from, v),
+			"Upgrade Docker to 27 or later (ip6tables on by default) or at least 20.10; until then remove the key.")
+		return
+	}
+	add(SeverityWarning,
+		fmt.Sprintf("Docker %s has no native IPv6 NAT (ip6tables arrived in Docker 20.10): remote IPv6 clients can reach containers only through docker-proxy, which hides their address.", v),
+		"Upgrade Docker to 27 or later, then give the mail network an IPv6 subnet with dockeripv6_network.")
+}
+
+// versionBetween2010And is whether the daemon's version is known and in [20.10, major).
+func (f Facts) versionBetween2010And(major int) bool {
+	return f.Version.Known() && f.Version.AtLeast(20, 10) && f.Version.Before(major, 0)
+}
+
+func (f Facts) ip6tablesNeedsExperimental(add adder) {
+	if !f.versionBetween2010And(27) {
 		return
 	}
 	ip6t := f.configBool(daemonconfig.KeyIP6Tables, f.DaemonJSON.IP6Tables)
 	exp := f.configBool(daemonconfig.KeyExperimental, f.DaemonJSON.Experimental)
-	if v.Before(20, 10) {
-		if ip6t.value != nil {
-			add(IDIP6TablesUnsupported, SeverityError,
-				fmt.Sprintf("ip6tables is set in %s, but Docker %s does not know the option (it arrived in 20.10): dockerd refuses to start with it.", ip6t.from, v),
-				"Upgrade Docker to 27 or later (ip6tables on by default) or at least 20.10; until then remove the key.")
-		} else {
-			add(IDIP6TablesUnsupported, SeverityWarning,
-				fmt.Sprintf("Docker %s has no native IPv6 NAT (ip6tables arrived in Docker 20.10): remote IPv6 clients can reach containers only through docker-proxy, which hides their address.", v),
-				"Upgrade Docker to 27 or later, then give the mail network an IPv6 subnet with dockeripv6_network.")
-		}
+	if !isTrue(ip6t.value) || isTrue(exp.value) {
 		return
 	}
-	if v.Before(27, 0) && isTrue(ip6t.value) && !isTrue(exp.value) {
-		why := "experimental is not set"
-		if isFalse(exp.value) {
-			why = "experimental = false in " + exp.from
-		}
-		add(IDIP6TablesNeedsExperiment, SeverityError,
-			fmt.Sprintf("ip6tables = true in %s, but %s: Docker %s accepts ip6tables only with experimental features on (until Docker 27), and refuses to start (\"ip6tables rules are only available if experimental features are enabled\").", ip6t.from, why, v),
-			"Set experimental = true next to ip6tables = true in dockeripv6_daemon_config (it checks the version rules at plan), or upgrade to Docker 27+, where ip6tables needs no experimental and is on by default.")
+	why := "experimental is not set"
+	if isFalse(exp.value) {
+		why = "experimental = false in " + exp.from
+	}
+	add(SeverityError,
+		fmt.Sprintf("ip6tables = true in %s, but %s: Docker %s accepts ip6tables only with experimental features on (until Docker 27), and refuses to start (\"ip6tables rules are only available if experimental features are enabled\").", ip6t.from, why, f.Version),
+		"Set experimental = true next to ip6tables = true in dockeripv6_daemon_config (it checks the version rules at plan), or upgrade to Docker 27+, where ip6tables needs no experimental and is on by default.")
+}
+
+func (f Facts) ipv6WithoutFixedCIDR(add adder) {
+	if !f.versionBetween2010And(28) {
+		return
 	}
 	ipv6 := f.configBool(daemonconfig.KeyIPv6, f.DaemonJSON.IPv6)
-	_, hasCIDR := f.configString(daemonconfig.KeyFixedCIDRv6, f.DaemonJSON.FixedCIDRv6)
-	if v.Before(28, 0) && isTrue(ipv6.value) && !hasCIDR {
-		add(IDIPv6WithoutFixedCIDR, SeverityError,
-			fmt.Sprintf("ipv6 = true in %s without fixed-cidr-v6: Docker %s (before 28) cannot pick an IPv6 subnet for the default bridge itself and refuses to start with this setting.", ipv6.from, v),
-			"Set fixed_cidr_v6 in dockeripv6_daemon_config, e.g. cidrsubnet(dockeripv6_ula_prefix.host.prefix, 16, 0); or leave the default bridge IPv4-only and put the mail containers on a dockeripv6_network.")
+	if _, hasCIDR := f.configString(daemonconfig.KeyFixedCIDRv6, f.DaemonJSON.FixedCIDRv6); !isTrue(ipv6.value) || hasCIDR {
+		return
 	}
+	add(SeverityError,
+		fmt.Sprintf("ipv6 = true in %s without fixed-cidr-v6: Docker %s (before 28) cannot pick an IPv6 subnet for the default bridge itself and refuses to start with this setting.", ipv6.from, f.Version),
+		"Set fixed_cidr_v6 in dockeripv6_daemon_config, e.g. cidrsubnet(dockeripv6_ula_prefix.host.prefix, 16, 0); or leave the default bridge IPv4-only and put the mail containers on a dockeripv6_network.")
 }
 
 // portGroup is the ports one container publishes on IPv6.
@@ -305,34 +298,46 @@ func shortID(id string) string {
 	return id
 }
 
-func (f Facts) publishedPorts(add adder) {
+func (f Facts) ipv4OnlyPublishedOnIPv6(add adder) {
 	proxy, proxyWhy := f.userlandProxy()
 	if !proxy {
 		return // nothing relays IPv6 to containers: IPv6 clients are refused, the deliberate posture
 	}
 	sev, note := f.exposure()
-	ip6t, ip6tWhy := f.ip6tables()
 	for _, n := range f.Networks {
-		if !n.IPv6 {
-			gs := ipv6Groups(n, func(c Container) bool { return !c.HasIPv6 })
-			if len(gs) == 0 {
-				continue
-			}
-			gw := "the network's IPv4 gateway"
-			if len(n.IPv4Gateways) > 0 {
-				gw = n.IPv4Gateways[0] + " (the network's gateway)"
-			}
-			fix := "Serve IPv6 with real client addresses: move the containers to a dockeripv6_network with an IPv6 ULA subnet (from dockeripv6_ula_prefix) and make sure of " + f.ip6tablesFix() + "."
-			if n.Default() {
-				fix = "Serve IPv6 with real client addresses: move the containers to a dockeripv6_network with an IPv6 ULA subnet (from dockeripv6_ula_prefix), or give the default bridge one (ipv6 and fixed_cidr_v6 in dockeripv6_daemon_config); and make sure of " + f.ip6tablesFix() + "."
-			}
-			fix += " Or refuse IPv6 on purpose, so clients fall back to IPv4 at once: dockeripv6_firewall with ipv6_clients = \"refuse\", or userland_proxy = false in dockeripv6_daemon_config, or publish on 0.0.0.0 only."
-			add(IDIPv4OnlyPublishedOnIPv6, sev,
-				fmt.Sprintf("Network %q is IPv4-only and %s %s on IPv6 while userland-proxy is on (%s): docker-proxy relays every remote IPv6 client, so the container sees %s instead of the client. Fail2Ban then bans everyone at once, SPF checks fail, and a mail server that trusts its own subnet is an open relay.%s",
-					n.Name, describeGroups(gs), verb(len(gs), "publishes", "publish"), proxyWhy, gw, note), fix)
+		if n.IPv6 {
 			continue
 		}
-		if ip6t == nil || *ip6t {
+		gs := ipv6Groups(n, func(c Container) bool { return !c.HasIPv6 })
+		if len(gs) == 0 {
+			continue
+		}
+		gw := "the network's IPv4 gateway"
+		if len(n.IPv4Gateways) > 0 {
+			gw = n.IPv4Gateways[0] + " (the network's gateway)"
+		}
+		fix := "Serve IPv6 with real client addresses: move the containers to a dockeripv6_network with an IPv6 ULA subnet (from dockeripv6_ula_prefix) and make sure of " + f.ip6tablesFix() + "."
+		if n.Default() {
+			fix = "Serve IPv6 with real client addresses: move the containers to a dockeripv6_network with an IPv6 ULA subnet (from dockeripv6_ula_prefix), or give the default bridge one (ipv6 and fixed_cidr_v6 in dockeripv6_daemon_config); and make sure of " + f.ip6tablesFix() + "."
+		}
+		fix += " Or refuse IPv6 on purpose, so clients fall back to IPv4 at once: dockeripv6_firewall with ipv6_clients = \"refuse\", or userland_proxy = false in dockeripv6_daemon_config, or publish on 0.0.0.0 only."
+		add(sev,
+			fmt.Sprintf("Network %q is IPv4-only and %s %s on IPv6 while userland-proxy is on (%s): docker-proxy relays every remote IPv6 client, so the container sees %s instead of the client. Fail2Ban then bans everyone at once, SPF checks fail, and a mail server that trusts its own subnet is an open relay.%s",
+				n.Name, describeGroups(gs), verb(len(gs), "publishes", "publish"), proxyWhy, gw, note), fix)
+	}
+}
+
+func (f Facts) ipv6NetworkWithoutIP6Tables(add adder) {
+	if proxy, _ := f.userlandProxy(); !proxy {
+		return
+	}
+	ip6t, ip6tWhy := f.ip6tables()
+	if ip6t == nil || *ip6t {
+		return
+	}
+	sev, note := f.exposure()
+	for _, n := range f.Networks {
+		if !n.IPv6 {
 			continue
 		}
 		gs := ipv6Groups(n, func(c Container) bool { return c.IPv6Address != "" })
@@ -343,7 +348,7 @@ func (f Facts) publishedPorts(add adder) {
 		if len(n.IPv6Gateways) > 0 {
 			gw = n.IPv6Gateways[0] + " (the network's IPv6 gateway)"
 		}
-		add(IDIPv6NetworkWithoutIP6Tabs, sev,
+		add(sev,
 			fmt.Sprintf("Network %q has IPv6 (%s), but the running daemon does not NAT IPv6 (%s): the ports of %s reach the container through docker-proxy, so remote IPv6 clients are seen as %s, not as themselves.%s",
 				n.Name, strings.Join(n.IPv6Subnets, ", "), ip6tWhy, describeGroups(gs), gw, note),
 			"Turn on Docker's IPv6 NAT: "+f.ip6tablesFix()+"; dockeripv6_daemon_config restarts dockerd and verifies it.")
@@ -361,11 +366,11 @@ func (f Facts) ipv6nat(add adder) {
 	what := fmt.Sprintf("robbertkl/ipv6nat is running: %s.", strings.Join(names, ", "))
 	fix := "Remove the ipv6nat container, then let Docker do IPv6 NAT itself: " + f.ip6tablesFix() + ", and IPv6 subnets on the mail networks with dockeripv6_network."
 	if on, why := f.ip6tables(); isTrue(on) {
-		add(IDIPv6NATRunning, SeverityError,
+		add(SeverityError,
 			what+" Docker's own ip6tables is on as well ("+why+"): two programs write the same ip6tables chains (DOCKER, DOCKER-USER, ...), so rules are lost or duplicated whenever either reacts to a container.", fix)
 		return
 	}
-	add(IDIPv6NATRunning, SeverityWarning,
+	add(SeverityWarning,
 		what+" It has been unmaintained since 2021 (v0.4.4): Docker NATs IPv6 itself since 20.10 (ip6tables), by default since 27.", fix)
 }
 
@@ -386,7 +391,7 @@ func (f Facts) forwarding(add adder) {
 	default:
 		what += ". The host has no IPv6 default route: if it should get one by SLAAC, this is why it has none."
 	}
-	add(IDForwardingWithoutAcceptRA, sev, what,
+	add(sev, what,
 		fmt.Sprintf("Set net.ipv6.conf.%s.accept_ra = 2 (in /etc/sysctl.d/), so the host keeps learning its IPv6 route while forwarding.", iface))
 }
 
@@ -405,7 +410,7 @@ func (f Facts) restartPending(add adder) {
 	for _, k := range f.PendingKeys {
 		parts = append(parts, k+f.pendingDetail(k))
 	}
-	add(IDRestartPending, SeverityWarning,
+	add(SeverityWarning,
 		fmt.Sprintf("%s was changed after dockerd started: the running daemon does not show %s. The file's settings take effect only at the next restart of dockerd, whoever causes it (a reboot, a package upgrade), and that restart fails if the file is wrong.",
 			f.daemonJSONName(), strings.Join(parts, ", ")),
 		"Apply dockeripv6_daemon_config, which restarts dockerd over systemd, verifies the result and rolls back if dockerd does not come back; or restart docker.service yourself at a quiet moment.")
@@ -454,27 +459,25 @@ func (f Facts) experimentalUnneeded(add adder) {
 	if !isTrue(exp.value) {
 		return
 	}
-	add(IDExperimentalUnneeded, SeverityWarning,
+	add(SeverityWarning,
 		fmt.Sprintf("experimental = true (%s) on Docker %s: since Docker 27 ip6tables needs no experimental flag (and is on by default), so this only turns on every other experimental feature of the daemon.", from, f.Version),
 		"Set experimental = false in dockeripv6_daemon_config (or remove the key), unless another experimental feature is wanted on purpose.")
 }
 
-func (f Facts) firewalls(add adder) {
-	fix := "Decide IPv6 for the mail ports in dockeripv6_firewall: its own nftables table, on the input and forward hooks, applies whether docker-proxy or Docker's NAT carries the connection. " + firewall.DockerUserAdvice
-	nat := f.natBypass()
-	for _, r := range []struct {
-		fe firewall.Frontend
-		id string
-	}{{firewall.UFW, IDUFWActive}, {firewall.Firewalld, IDFirewalldActive}} {
+// firewallActive: the frontend's rules or unit are in OtherFirewalls.
+func firewallActive(fe firewall.Frontend) func(Facts, adder) {
+	return func(f Facts, add adder) {
 		var seen []string
 		for _, o := range f.OtherFirewalls {
-			if o.Kind == r.fe.Kind {
+			if o.Kind == fe.Kind {
 				seen = append(seen, o.Name+": "+o.Detail)
 			}
 		}
-		if len(seen) > 0 {
-			add(r.id, SeverityWarning, fmt.Sprintf("%s is active (%s). %s%s", r.fe.Name, strings.Join(seen, "; "), r.fe.Bypass("published ports"), nat), fix)
+		if len(seen) == 0 {
+			return
 		}
+		add(SeverityWarning, fmt.Sprintf("%s is active (%s). %s%s", fe.Name, strings.Join(seen, "; "), fe.Bypass("published ports"), f.natBypass()),
+			"Decide IPv6 for the mail ports in dockeripv6_firewall: its own nftables table, on the input and forward hooks, applies whether docker-proxy or Docker's NAT carries the connection. "+firewall.DockerUserAdvice)
 	}
 }
 
@@ -500,15 +503,22 @@ func (f Facts) natBypass() string {
 	return " Here IPv6 to these ports bypasses it: " + strings.Join(parts, "; ") + "."
 }
 
-func (f Facts) gatewayModes(add adder) {
+const gatewayModeV6 = "com.docker.network.bridge.gateway_mode_ipv6"
+
+func (f Facts) ipv6NATUnprotected(add adder) {
 	for _, n := range f.Networks {
-		switch n.Options["com.docker.network.bridge.gateway_mode_ipv6"] {
-		case "nat-unprotected":
-			add(IDIPv6NATUnprotected, SeverityWarning,
+		if n.Options[gatewayModeV6] == "nat-unprotected" {
+			add(SeverityWarning,
 				fmt.Sprintf("Network %q has gateway_mode_ipv6 = nat-unprotected: every port of its containers, published or not, can be reached by routing to the container's IPv6 address (%s).", n.Name, strings.Join(n.IPv6Subnets, ", ")),
 				"Recreate the network with gateway_mode_ipv6 = nat (the default) in dockeripv6_network's options, or refuse what should not be reachable with dockeripv6_firewall.")
-		case "routed":
-			add(IDIPv6RoutedNetwork, SeverityInfo,
+		}
+	}
+}
+
+func (f Facts) ipv6RoutedNetwork(add adder) {
+	for _, n := range f.Networks {
+		if n.Options[gatewayModeV6] == "routed" {
+			add(SeverityInfo,
 				fmt.Sprintf("Network %q routes IPv6 without NAT (gateway_mode_ipv6 = routed): published ports are reachable at the containers' own addresses (%s) from anywhere that routes to them, and outbound mail leaves from the container's address.", n.Name, strings.Join(n.IPv6Subnets, ", ")),
 				"If intended: make sure a firewall (dockeripv6_firewall or another) covers the subnet, and that SPF (ip6:) and reverse DNS cover the addresses mail leaves from.")
 		}
@@ -553,24 +563,26 @@ func (f Facts) prefixesInUse() []prefixUse {
 	return out
 }
 
-func (f Facts) prefixes(add adder) {
-	const newULA = "Generate a random /48 with dockeripv6_ula_prefix (or ula_prefix(seed)) and carve subnets with cidrsubnet(): a network's subnet cannot change in place, so that is a new dockeripv6_network; for the default bridge it is fixed_cidr_v6 in dockeripv6_daemon_config."
+const newULAFix = "Generate a random /48 with dockeripv6_ula_prefix (or ula_prefix(seed)) and carve subnets with cidrsubnet(): a network's subnet cannot change in place, so that is a new dockeripv6_network; for the default bridge it is fixed_cidr_v6 in dockeripv6_daemon_config."
+
+func (f Facts) exampleULAInUse(add adder) {
 	for _, u := range f.prefixesInUse() {
 		if src := ula.WellKnownExample(u.prefix); src != "" {
-			add(IDExampleULAInUse, SeverityWarning,
+			add(SeverityWarning,
 				fmt.Sprintf("%s uses %s, a well-known example ULA from %s. RFC 4193 says Global IDs MUST NOT be well-known numbers: every host that copied the same page has the same prefix, and their sites collide when joined (VPN, peering, a merged network).", capital(u.where), u.prefix, src),
-				newULA)
-			continue
+				newULAFix)
 		}
-		switch ula.Classify(u.prefix) {
-		case ula.ClassDocumentation:
-			add(IDDocumentationPrefixInUse, SeverityWarning,
-				fmt.Sprintf("%s uses %s, documentation address space (2001:db8::/32, RFC 3849; 3fff::/20, RFC 9637): it is routed nowhere, and Docker's and docker-mailserver's pages use it only as an example.", capital(u.where), u.prefix),
-				newULA)
-		case ula.ClassULAReserved:
-			add(IDReservedULAInUse, SeverityWarning,
-				fmt.Sprintf("%s uses %s in fc00::/8, the half of the ULA range with the L bit 0, which RFC 4193 leaves undefined; locally assigned ULAs are fd00::/8.", capital(u.where), u.prefix),
-				newULA)
+	}
+}
+
+// prefixClassRule reports prefixes in use of class c that are not
+// well-known examples (those have a finding of their own).
+func prefixClassRule(c ula.Class, describe string) func(Facts, adder) {
+	return func(f Facts, add adder) {
+		for _, u := range f.prefixesInUse() {
+			if ula.WellKnownExample(u.prefix) == "" && ula.Classify(u.prefix) == c {
+				add(SeverityWarning, fmt.Sprintf("%s uses %s%s", capital(u.where), u.prefix, describe), newULAFix)
+			}
 		}
 	}
 }
@@ -580,6 +592,14 @@ func capital(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func (f Facts) factsIncomplete(add adder) {
+	if len(f.Gaps) > 0 {
+		add(SeverityInfo,
+			"Some facts could not be observed, so the findings that need them were not checked: "+strings.Join(f.Gaps, "; ")+".",
+			"Run Terraform as root on the Docker host itself: the provider reads /proc, nftables and systemd (over D-Bus) there.")
+	}
 }
 
 func (f Facts) gaiConf(add adder) {
@@ -601,6 +621,6 @@ func (f Facts) gaiConf(add adder) {
 		msg += "; with precedence lines present, glibc ignores its built-in table, and IPv4 (::ffff:0:0/96) gets whatever the other lines give it."
 	}
 	msg += " This decides which address local programs connect to, not what the mail server sees."
-	add(IDGaiConfULAPrecedence, SeverityInfo, msg,
+	add(SeverityInfo, msg,
 		"Nothing to change for inbound mail. Remove the lines to get glibc's built-in order back, or keep them if local programs should prefer ULA.")
 }

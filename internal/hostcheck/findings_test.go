@@ -648,6 +648,7 @@ func TestHostEveryID(t *testing.T) {
 		IDIPv6RoutedNetwork:         {Networks: v6net("fd7e:3c1a:95d2:1::/64", "routed")},
 		IDGaiConfULAPrecedence:      {GaiConf: GaiConf{ULAPrecedence: intp(45)}},
 		IDFactsIncomplete:           {Gaps: []string{"x"}},
+		IDMasqueradedClientsTrusted: {Clients: []Client{{Container: "mail", Port: 25, Family: "ipv6", Masqueraded: gateway, Trust: connectedNetworks}}},
 	}
 	for _, id := range AllIDs {
 		f, ok := hosts[id]

@@ -20,35 +20,16 @@ const (
 	IDPortsNotPublished        = "ports-not-published"
 )
 
-// postureRule is one posture finding: a pure function of the facts and the
-// planned posture (normalized).
-type postureRule func(f Facts, p firewall.Posture, add adder)
-
-// postureRules run in this order; a new posture finding is one entry here
-// and one in posture_test.go.
-var postureRules = []postureRule{
-	frontendRule(firewall.UFW, IDPostureBesideUFW),
-	frontendRule(firewall.Firewalld, IDPostureBesideFirewalld),
-	refuseBesideIPv6Networks,
-	portsNotPublished,
-}
-
-// PostureFindings judges the planned posture p against f (see GatherPosture).
-// All are warnings; rules whose facts were not observed stay silent.
+// PostureFindings judges the planned posture p against f (see GatherPosture):
+// the posture findings of Catalog, in its order. All are warnings; rules
+// whose facts were not observed stay silent.
 func PostureFindings(f Facts, p firewall.Posture) []Finding {
-	var out []Finding
-	add := func(id, sev, msg, fix string) {
-		out = append(out, Finding{ID: id, Severity: sev, Message: msg, Fix: fix})
-	}
-	for _, r := range postureRules {
-		r(f, p, add)
-	}
-	return out
+	return run(Posture, func(e Entry, add adder) { e.posture(f, p, add) })
 }
 
 // frontendRule: the frontend runs (its unit, or its rules in nftables) beside
 // the posture, and stops filtering IPv6 that Docker NATs.
-func frontendRule(fe firewall.Frontend, id string) postureRule {
+func frontendRule(fe firewall.Frontend) func(Facts, firewall.Posture, adder) {
 	return func(f Facts, p firewall.Posture, add adder) {
 		state := f.Units[fe.Unit]
 		inNftables := slices.ContainsFunc(f.OtherFirewalls, func(o firewall.Finding) bool { return o.Kind == fe.Kind && o.Name != fe.Unit })
@@ -65,7 +46,7 @@ func frontendRule(fe firewall.Frontend, id string) postureRule {
 		default:
 			how = fmt.Sprintf("%s's rules are in nftables.", fe.Name)
 		}
-		add(id, SeverityWarning, how+" "+fe.Bypass(portList(p.Ports)),
+		add(SeverityWarning, how+" "+fe.Bypass(portList(p.Ports)),
 			"This table refuses or allows IPv6 on both paths, so ipv6_clients = \""+p.IPv6Clients+"\" holds either way. "+firewall.DockerUserAdvice)
 	}
 }
@@ -95,7 +76,7 @@ func refuseBesideIPv6Networks(f Facts, p firewall.Posture, add adder) {
 		return
 	}
 	sort.Strings(withV6)
-	add(IDRefuseBesideIPv6Networks, SeverityWarning,
+	add(SeverityWarning,
 		fmt.Sprintf("ipv6_clients = \"refuse\" turns remote IPv6 clients away from %s so that they fall back to IPv4, but these "+
 			"Docker networks have an IPv6 subnet: %s. The two cures for masqueraded IPv6 clients contradict each other: "+
 			"a network with IPv6 (and ip6tables) exists so that IPv6 clients reach the mail server with their own address, "+
@@ -137,7 +118,7 @@ func portsNotPublished(f Facts, p firewall.Posture, add adder) {
 		slices.Sort(ports)
 		now = "Running containers publish " + portList(ports) + "."
 	}
-	add(IDPortsNotPublished, SeverityWarning,
+	add(SeverityWarning,
 		fmt.Sprintf("No running container publishes %s. %s", portList(missing), now),
 		"The posture still applies to them (and to a container that publishes them later), but check for a typo or a port "+
 			"mapping that differs (compose \"2525:25\" publishes 2525), or drop ports the mail server does not offer.")

@@ -93,43 +93,16 @@ type hostFindingModel struct {
 }
 
 // hostFindingDocs is the findings table of the documentation: every ID
-// hostcheck.Findings can return, its severity and when it appears.
-var hostFindingDocs = []struct{ id, severity, when string }{
-	{hostcheck.IDIPv4OnlyPublishedOnIPv6, "error (warning while the host has no global IPv6 address)",
-		"An IPv4-only network has a container that publishes a port on IPv6 (`[::]`, all addresses, or an IPv6 address) while `userland-proxy` is on (an absent key means on). docker-proxy relays every remote IPv6 client, and the container sees the network's gateway: Fail2Ban bans everyone, SPF fails, a server that trusts its own subnet is an open relay. Fix: an IPv6 subnet (`dockeripv6_network`) with `ip6tables`, or the refuse posture (`dockeripv6_firewall`, `userland_proxy = false`)."},
-	{hostcheck.IDIPv6NetworkWithoutIP6Tabs, "error (warning while the host has no global IPv6 address)",
-		"A network has IPv6 and published ports, but the running daemon does not NAT IPv6 (`ip6tables` off, or Docker's default off before 27): docker-proxy relays IPv6 clients, seen as the network's IPv6 gateway."},
-	{hostcheck.IDIP6TablesNeedsExperiment, "error",
-		"Docker 20.10 to 26 with `ip6tables = true` but without `experimental = true`: dockerd refuses to start with that file."},
-	{hostcheck.IDIP6TablesUnsupported, "error / warning",
-		"Docker before 20.10: no `ip6tables` option (error when the file sets it, since dockerd then refuses to start)."},
-	{hostcheck.IDIPv6WithoutFixedCIDR, "error",
-		"Docker before 28 with `ipv6 = true` but no `fixed-cidr-v6`: dockerd refuses to start."},
-	{hostcheck.IDDaemonJSONMalformed, "error", "daemon.json cannot be parsed the way dockerd parses it."},
-	{hostcheck.IDIPv6NATRunning, "error when Docker's ip6tables is on too, else warning",
-		"A running `robbertkl/ipv6nat` container (any tag or registry): unmaintained since 2021, and a second writer of the same ip6tables chains once Docker's own `ip6tables` is on."},
-	{hostcheck.IDForwardingWithoutAcceptRA, "error when the IPv6 default route came from a router advertisement, else warning",
-		"IPv6 forwarding is on and the default-route interface has `accept_ra` below 2: the kernel ignores router advertisements, and an RA-learned default route expires."},
-	{hostcheck.IDRestartPending, "warning",
-		"daemon.json asks for something the running daemon does not do: it was edited and dockerd not restarted (`restart_pending_keys` says which keys)."},
-	{hostcheck.IDExperimentalUnneeded, "warning",
-		"Docker 27 or later with `experimental = true`: `ip6tables` no longer needs it, so it only turns on other experimental features."},
-	{hostcheck.IDUFWActive, "warning",
-		"UFW is active (its unit, or its chains in nftables): it filters what reaches the host (docker-proxy), not what Docker NATs to containers."},
-	{hostcheck.IDFirewalldActive, "warning",
-		"firewalld is active: Docker puts its bridges in zone `docker` (target ACCEPT), so its zones do not filter what Docker NATs to containers."},
-	{hostcheck.IDIPv6NATUnprotected, "warning",
-		"A network with `gateway_mode_ipv6 = nat-unprotected`: every container port is reachable by routing."},
-	{hostcheck.IDExampleULAInUse, "warning",
-		"A network's IPv6 subnet, `fixed-cidr-v6` or an IPv6 address pool lies in a well-known example ULA (`fd00:cafe:face:feed::/64` and friends, and the prefixes this documentation prints, such as `ula_prefix(\"mail.example.org\")`) that RFC 4193 forbids."},
-	{hostcheck.IDDocumentationPrefixInUse, "warning", "The same, in documentation space (`2001:db8::/32`, `3fff::/20`)."},
-	{hostcheck.IDReservedULAInUse, "warning", "The same, in `fc00::/8` (ULA with the L bit 0)."},
-	{hostcheck.IDIPv6RoutedNetwork, "info",
-		"A network with `gateway_mode_ipv6 = routed`: no NAT; the firewall, SPF and reverse DNS must cover the containers' addresses."},
-	{hostcheck.IDGaiConfULAPrecedence, "info",
-		"`/etc/gai.conf` has a `precedence fc00::/7` line: how glibc programs on the host rank ULA against IPv4."},
-	{hostcheck.IDFactsIncomplete, "info",
-		"Something could not be read (nftables, systemd, /proc), so the findings that need it were not checked."},
+// hostcheck.Findings can return, its severity and when it appears, from
+// hostcheck.Catalog.
+var hostFindingDocs = hostFindingRows()
+
+func hostFindingRows() []struct{ id, severity, when string } {
+	var out []struct{ id, severity, when string }
+	for _, e := range hostcheck.Entries(hostcheck.Host) {
+		out = append(out, struct{ id, severity, when string }{e.ID, e.Severity, e.When})
+	}
+	return out
 }
 
 func hostFindingsTable() string {

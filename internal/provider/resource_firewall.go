@@ -468,15 +468,6 @@ func (r *FirewallResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	r.warnPosture(ctx, h, n, &resp.Diagnostics)
 }
 
-// postureWarnings are the summaries and attributes of the posture findings
-// (hostcheck.PostureFindings) as plan warnings.
-var postureWarnings = map[string]struct{ summary, attribute string }{
-	hostcheck.IDPostureBesideUFW:         {"UFW Is Active: It Does Not Filter IPv6 That Docker NATs", ""},
-	hostcheck.IDPostureBesideFirewalld:   {"firewalld Is Active: It Does Not Filter IPv6 That Docker NATs", ""},
-	hostcheck.IDRefuseBesideIPv6Networks: {"IPv6 Refused Beside Docker Networks With IPv6", "ipv6_clients"},
-	hostcheck.IDPortsNotPublished:        {"Ports Not Published By Any Container", "ports"},
-}
-
 // warnPosture warns about what else decides whether IPv6 clients reach the
 // posture's ports: UFW or firewalld beside it, a refuse posture beside Docker
 // networks with IPv6, ports no running container publishes. What cannot be read
@@ -489,12 +480,12 @@ func (r *FirewallResource) warnPosture(ctx context.Context, h host.Host, p firew
 		tflog.Info(ctx, "skipping the firewall plan warnings that need what could not be read", map[string]any{"gap": g})
 	}
 	for _, f := range hostcheck.PostureFindings(facts, p) {
-		w := postureWarnings[f.ID]
+		w, _ := hostcheck.Lookup(f.ID) // the plan warning's summary and attribute
 		tflog.Info(ctx, "firewall plan warning", map[string]any{"id": f.ID})
-		if w.attribute == "" {
-			diags.AddWarning(w.summary, f.Message+" "+f.Fix)
+		if w.Attribute == "" {
+			diags.AddWarning(w.Summary, f.Message+" "+f.Fix)
 		} else {
-			diags.AddAttributeWarning(path.Root(w.attribute), w.summary, f.Message+" "+f.Fix)
+			diags.AddAttributeWarning(path.Root(w.Attribute), w.Summary, f.Message+" "+f.Fix)
 		}
 	}
 }
