@@ -270,7 +270,7 @@ func inspectTarget(ctx context.Context, cli client.APIClient, o ContainerOptions
 		t.netName = "host"
 		return t, t.hostPorts(ctr, o.Ports)
 	}
-	if err := t.readNetworks(ctx, cli, ctr); err != nil {
+	if err := t.readNetworks(ctx, cli, ctr, min(o.Timeout/2, 3*time.Second)); err != nil {
 		return nil, err
 	}
 	return t, t.publishedPorts(ctx, cli, ctr, o.Ports)
@@ -427,8 +427,9 @@ func containerName(names []string, id string) string {
 	return id[:min(12, len(id))]
 }
 
-// readNetworks notes the container's IPv6 address on a routed IPv6 network.
-func (t *measuredContainer) readNetworks(ctx context.Context, cli client.APIClient, ctr container.InspectResponse) error {
+// readNetworks notes the container's IPv6 address on a routed IPv6 network,
+// and waits (at most settle) until the IPv6 addresses of its networks are usable.
+func (t *measuredContainer) readNetworks(ctx context.Context, cli client.APIClient, ctr container.InspectResponse, settle time.Duration) error {
 	if ctr.NetworkSettings == nil {
 		return nil
 	}
@@ -459,6 +460,9 @@ func (t *measuredContainer) readNetworks(ctx context.Context, cli client.APIClie
 		if err != nil {
 			return fmt.Errorf("probe: container %q: inspect its network %q: %w", t.name, name, err)
 		}
+		// Measure the settled state a long-running mail host has, not the
+		// first second of a fresh network (see waitIPv6Settled).
+		waitIPv6Settled(ctx, nw, ctr, settle)
 		if nw.Options[routedModeOption] == "routed" && !nw.Internal && routedSupported(ctx, cli) {
 			t.netName = name
 			t.routed6 = own

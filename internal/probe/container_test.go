@@ -371,13 +371,13 @@ func TestContainerInternalIPv6Network(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	p := freeTCPPort(t)
-	id := startStandIn(t, cli, testName("mail"), standIn{ports: []int{p}, bindings: map[int][]string{p: wildcard}, extra: []string{internal}})
 	t.Cleanup(func() { // after the container is gone (cleanups run last-in first-out)
 		if err := cli.NetworkRemove(context.Background(), internal); err != nil {
 			t.Errorf("remove network %s: %v", internal, err)
 		}
 	})
+	p := freeTCPPort(t)
+	id := startStandIn(t, cli, testName("mail"), standIn{ports: []int{p}, bindings: map[int][]string{p: wildcard}, extra: []string{internal}})
 	c, _ := cli.ContainerInspect(context.Background(), id)
 	if ep := c.NetworkSettings.Networks[internal]; ep == nil || ep.GlobalIPv6Address == "" {
 		t.Fatalf("the container has no IPv6 address on %s: %+v", internal, ep)
@@ -453,8 +453,8 @@ func TestContainerFirewallRefuse(t *testing.T) {
 	wantRow(t, row(t, res, p, probe.FamilyIPv4), probe.VerdictPreserved, probe.PathDNAT)
 }
 
-// userland-proxy off on the IPv4-only default bridge: nothing relays IPv6.
-// Docker 29 refuses; 20.10 keeps a listening reservation that never relays.
+// userland-proxy off on the IPv4-only default bridge: nothing relays IPv6,
+// and nothing listens on [::]: refused.
 func TestContainerUserlandProxyOff(t *testing.T) {
 	sandbox.RequireExclusive(t)
 	cli := dockerClient(t)
@@ -462,11 +462,7 @@ func TestContainerUserlandProxyOff(t *testing.T) {
 	p := freeTCPPort(t)
 	id := startStandIn(t, cli, testName("mail"), standIn{ports: []int{p}, bindings: map[int][]string{p: wildcard}})
 	res := measure(t, cli, id, probe.ContainerOptions{Family: probe.FamilyBoth, Timeout: 5 * time.Second})
-	want := probe.VerdictRefused
-	if serverMajor(t, cli) < 27 {
-		want = probe.VerdictUnreachable
-	}
-	wantRow(t, row(t, res, p, probe.FamilyIPv6), want, probe.PathNone)
+	wantRow(t, row(t, res, p, probe.FamilyIPv6), probe.VerdictRefused, probe.PathNone)
 	wantRow(t, row(t, res, p, probe.FamilyIPv4), probe.VerdictPreserved, probe.PathDNAT)
 }
 
@@ -495,13 +491,13 @@ func TestContainerRoutedIPv6(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	p := freeTCPPort(t)
-	id := startStandIn(t, cli, testName("mail"), standIn{ports: []int{p}, bindings: map[int][]string{p: wildcard}, network: name})
-	t.Cleanup(func() {
+	t.Cleanup(func() { // after the container is gone (cleanups run last-in first-out)
 		if err := cli.NetworkRemove(context.Background(), name); err != nil {
 			t.Errorf("remove network %s: %v", name, err)
 		}
 	})
+	p := freeTCPPort(t)
+	id := startStandIn(t, cli, testName("mail"), standIn{ports: []int{p}, bindings: map[int][]string{p: wildcard}, network: name})
 	c, _ := cli.ContainerInspect(context.Background(), id)
 	own := c.NetworkSettings.Networks[name].GlobalIPv6Address
 	res := measure(t, cli, id, probe.ContainerOptions{})

@@ -472,7 +472,7 @@ func TestDockerCleanupPlantedLeftovers(t *testing.T) {
 		{"ip", "link", "set", probe.LinkPrefix + "dead0003", "alias", "dockeripv6-probe owner=999999999.1"},
 		{"ip", "link", "set", probe.LinkPrefix + "dead0004", "alias", "dockeripv6-probe owner=999999999.1"},
 		// Not made by a probe at all, though its name starts the same: kept.
-		{"ip", "link", "add", probe.LinkPrefix + "foreign", "type", "dummy"},
+		{"ip", "link", "add", probe.LinkPrefix + "foreign", "type", "veth", "peer", "name", "dip6cforeign"},
 	} {
 		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
 			t.Fatalf("%v: %v: %s", args, err, out)
@@ -487,7 +487,8 @@ func TestDockerCleanupPlantedLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	left := leftovers(t, cli)
-	if !slices.Equal(left, []string{"container /" + probe.NamePrefix + "live0001", "link " + probe.LinkPrefix + "foreign"}) {
+	slices.Sort(left)
+	if !slices.Equal(left, []string{"container /" + probe.NamePrefix + "live0001", "link dip6cforeign", "link " + probe.LinkPrefix + "foreign"}) {
 		t.Fatalf("after Cleanup: %v, want only the live process's container and the link no probe made", left)
 	}
 	if out, err := exec.Command("ip", "link", "del", probe.LinkPrefix+"foreign").CombinedOutput(); err != nil {
