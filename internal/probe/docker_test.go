@@ -84,6 +84,12 @@ func leftovers(t testing.TB, cli client.APIClient) []string {
 		}
 	}
 	links, err := netlink.LinkList()
+	for range 100 {
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			break
+		}
+		links, err = netlink.LinkList() // links changed during the dump (a measurement under way): again
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
