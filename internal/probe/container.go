@@ -579,7 +579,8 @@ func measureTarget(ctx context.Context, ns *containerNetns, rc *RemoteClient, t 
 	row.ClientAddress = client.String()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	seen, err := observe(ctx, ns, rc, netip.AddrPortFrom(tg.addr, uint16(tg.hostPort)), tg.port)
+	relay := func(a netip.Addr) bool { return local[a] || t.others[a] != "" }
+	seen, err := observe(ctx, ns, rc, netip.AddrPortFrom(tg.addr, uint16(tg.hostPort)), tg.port, relay)
 	m := measurement{family: tg.fam, network: t.netName, client: client, target: netip.AddrPortFrom(tg.addr, uint16(tg.hostPort)), timeout: timeout}
 	if seen.local.IsValid() {
 		client = seen.local.Addr()

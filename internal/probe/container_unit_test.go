@@ -122,8 +122,10 @@ func TestPickPeer(t *testing.T) {
 		{[]sockKey{k("198.51.100.7:40000"), k("[fd00:c::2]:40000")}, "fd00:c::2"}, // another client at the same time
 		{[]sockKey{k("198.18.0.9:1"), k("198.18.0.1:2")}, "198.18.0.1"},           // stable choice among strangers
 		{[]sockKey{k("[fd00:c::2]:40001"), k("198.18.0.1:40000")}, "fd00:c::2"},   // the client's address, another port
+		{[]sockKey{k("198.18.0.0:7"), k("198.18.0.1:51000")}, "198.18.0.1"},       // a relay (the gateway) before a stranger
 	} {
-		if got := pickPeer(c.fresh, client).String(); got != c.want {
+		relay := func(a netip.Addr) bool { return a == netip.MustParseAddr("198.18.0.1") }
+		if got := pickPeer(c.fresh, client, relay).String(); got != c.want {
 			t.Errorf("%v: %s, want %s", c.fresh, got, c.want)
 		}
 	}

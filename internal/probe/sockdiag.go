@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -80,10 +81,10 @@ type observation struct {
 
 // observe connects from the client to target and returns the peer address of
 // the connection that appears in the container on port: a socket that was not
-// there before, preferring the one whose peer is the client's own address and
-// port (a kernel NAT path keeps both; a relay has a port of its own). It
-// waits for it until ctx ends and resets the connection as soon as it is seen.
-func observe(ctx context.Context, ns *containerNetns, rc *RemoteClient, target netip.AddrPort, port int) (observation, error) {
+// there before (see pickPeer for which one when a live server accepts other
+// clients meanwhile). It waits for it until ctx ends and resets the
+// connection as soon as it is seen.
+func observe(ctx context.Context, ns *containerNetns, rc *RemoteClient, target netip.AddrPort, port int, relay func(netip.Addr) bool) (observation, error) {
 	before, err := ns.accepted(port)
 	if err != nil {
 		return observation{}, err
@@ -114,7 +115,7 @@ func observe(ctx context.Context, ns *containerNetns, rc *RemoteClient, target n
 			}
 		}
 		if len(fresh) > 0 {
-			obs.peer = pickPeer(fresh, obs.local)
+			obs.peer = pickPeer(fresh, obs.local, relay)
 			return obs, nil
 		}
 		select {
@@ -125,9 +126,11 @@ func observe(ctx context.Context, ns *containerNetns, rc *RemoteClient, target n
 	}
 }
 
-// pickPeer: the client's own address and port if a fresh socket has them,
-// else its address, else the first (one relay connection).
-func pickPeer(fresh []sockKey, client netip.AddrPort) netip.Addr {
+// pickPeer chooses among the sockets that appeared: the client's own address
+// and port (a kernel NAT path keeps both), else its address, else a relay's
+// (an address of the host, such as a gateway docker-proxy connects from, or
+// of another container: relay says which), else the lowest (a stranger).
+func pickPeer(fresh []sockKey, client netip.AddrPort, relay func(netip.Addr) bool) netip.Addr {
 	for _, k := range fresh {
 		if k.remote == client {
 			return k.remote.Addr()
@@ -136,6 +139,11 @@ func pickPeer(fresh []sockKey, client netip.AddrPort) netip.Addr {
 	for _, k := range fresh {
 		if k.remote.Addr() == client.Addr() {
 			return k.remote.Addr()
+		}
+	}
+	if relay != nil {
+		if slices.ContainsFunc(fresh, func(k sockKey) bool { return relay(k.remote.Addr()) }) {
+			fresh = slices.DeleteFunc(slices.Clone(fresh), func(k sockKey) bool { return !relay(k.remote.Addr()) })
 		}
 	}
 	best := fresh[0]
