@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -150,13 +151,9 @@ func MeasureContainer(ctx context.Context, cli client.APIClient, o ContainerOpti
 	if err := rc.addDefaultRoutes(); err != nil {
 		return res, fmt.Errorf("probe: simulated remote client: %w", err)
 	}
-	local := hostAddresses()
-	for _, tg := range t.targets(rc, o.families()) {
-		row := measureTarget(ctx, ns, rc, t, tg, local, o.Timeout)
-		if perr := ctx.Err(); perr != nil {
-			return ContainerResult{}, fmt.Errorf("probe: container %q: %w", t.name, perr)
-		}
-		res.Ports = append(res.Ports, row)
+	res.Ports = measureTargets(ctx, ns, rc, t, t.targets(rc, o.families()), o.Timeout)
+	if perr := ctx.Err(); perr != nil {
+		return ContainerResult{}, fmt.Errorf("probe: container %q: %w", t.name, perr)
 	}
 	res.summarize()
 	res.Elapsed = time.Since(start)
@@ -569,6 +566,41 @@ func hostAddresses() map[netip.Addr]bool {
 		}
 	}
 	return out
+}
+
+// maxParallelPorts bounds how many container ports are measured at once.
+const maxParallelPorts = 8
+
+// measureTargets measures the rows of different container ports at the same
+// time (a socket is told apart by its container port, so they cannot be
+// confused) and the rows of one port one after the other, so that a firewall
+// that drops packets costs about one timeout per row of a port, not one per
+// row. The rows come back in the order of targets.
+func measureTargets(ctx context.Context, ns *containerNetns, rc *RemoteClient, t *measuredContainer, targets []rowTarget, timeout time.Duration) []PortResult {
+	local := hostAddresses()
+	rows := make([]PortResult, len(targets))
+	byPort := map[int][]int{}
+	var order []int
+	for i, tg := range targets {
+		if _, ok := byPort[tg.port]; !ok {
+			order = append(order, tg.port)
+		}
+		byPort[tg.port] = append(byPort[tg.port], i)
+	}
+	sem := make(chan struct{}, maxParallelPorts)
+	var wg sync.WaitGroup
+	for _, port := range order {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			for _, i := range byPort[port] {
+				rows[i] = measureTarget(ctx, ns, rc, t, targets[i], local, timeout)
+			}
+		}()
+	}
+	wg.Wait()
+	return rows
 }
 
 // measureTarget connects once and classifies what the container saw.

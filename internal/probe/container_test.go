@@ -453,6 +453,39 @@ func TestContainerFirewallRefuse(t *testing.T) {
 	wantRow(t, row(t, res, p, probe.FamilyIPv4), probe.VerdictPreserved, probe.PathDNAT)
 }
 
+// The refuse posture with reject_with = drop: IPv6 clients hang
+// (unreachable); every port is measured within one timeout of each other.
+func TestContainerFirewallDrop(t *testing.T) {
+	cli := dockerClient(t)
+	p1, p2 := freeTCPPort(t), freeTCPPort(t)
+	id := startStandIn(t, cli, testName("mail"), standIn{ports: []int{p1, p2}, bindings: map[int][]string{p1: wildcard, p2: wildcard}})
+	fw, err := nft.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fw.Close()
+	posture, err := firewall.Posture{Table: "dockeripv6_container_drop", IPv6Clients: firewall.IPv6Refuse, RejectWith: firewall.RejectDrop, Ports: []uint16{uint16(p1), uint16(p2)}}.Normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Apply(context.Background(), posture); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := fw.Delete(context.Background(), posture.Table); err != nil {
+			t.Errorf("delete table %s: %v", posture.Table, err)
+		}
+	})
+	res := measure(t, cli, id, probe.ContainerOptions{Family: probe.FamilyBoth, Timeout: 2 * time.Second})
+	for _, p := range []int{p1, p2} {
+		wantRow(t, row(t, res, p, probe.FamilyIPv6), probe.VerdictUnreachable, probe.PathNone)
+		wantRow(t, row(t, res, p, probe.FamilyIPv4), probe.VerdictPreserved, probe.PathDNAT)
+	}
+	if res.Verdict != probe.VerdictUnreachable || !strings.Contains(res.Detail, "within 2s") {
+		t.Errorf("overall %s: %s", res.Verdict, res.Detail)
+	}
+}
+
 // userland-proxy off on the IPv4-only default bridge: nothing relays IPv6,
 // and nothing listens on [::]: refused.
 func TestContainerUserlandProxyOff(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -19,6 +20,7 @@ import (
 // never change namespace).
 type containerNetns struct {
 	ns netns.NsHandle
+	mu sync.Mutex // one dump at a time on the handle's socket
 	h  *netlink.Handle
 }
 
@@ -50,6 +52,8 @@ type sockKey struct {
 // whose local port is port, both families (a dual-stack listener's IPv4
 // connections are AF_INET6 sockets with mapped addresses).
 func (c *containerNetns) accepted(port int) (map[sockKey]bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	out := map[sockKey]bool{}
 	for _, fam := range []uint8{unix.AF_INET, unix.AF_INET6} {
 		socks, err := c.h.SocketDiagTCP(fam)
