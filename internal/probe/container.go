@@ -90,6 +90,7 @@ func (o *ContainerOptions) normalize() error {
 			return fmt.Errorf("probe: port %d of container %q is out of range (1-65535)", p, o.Container)
 		}
 	}
+	o.Ports = slices.Compact(slices.Sorted(slices.Values(o.Ports)))
 	if o.Timeout < 0 {
 		return fmt.Errorf("probe: negative timeout %s", o.Timeout)
 	}

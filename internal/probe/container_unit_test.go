@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/go-connections/nat"
 )
@@ -127,6 +128,32 @@ func TestPickPeer(t *testing.T) {
 		relay := func(a netip.Addr) bool { return a == netip.MustParseAddr("198.18.0.1") }
 		if got := pickPeer(c.fresh, client, relay).String(); got != c.want {
 			t.Errorf("%v: %s, want %s", c.fresh, got, c.want)
+		}
+	}
+}
+
+func TestContainerOptionsNormalize(t *testing.T) {
+	o := ContainerOptions{Container: "mail", Ports: []int{587, 25, 587}}
+	if err := o.normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if o.Family != FamilyIPv6 || o.Timeout != DefaultTimeout || !slices.Equal(o.Ports, []int{25, 587}) {
+		t.Errorf("%+v: want family ipv6, the default timeout, ports [25 587]", o)
+	}
+	if got := (ContainerOptions{Family: FamilyBoth}).families(); !slices.Equal(got, []string{FamilyIPv6, FamilyIPv4}) {
+		t.Errorf("both: %v", got)
+	}
+	for _, c := range []struct {
+		o    ContainerOptions
+		want string
+	}{
+		{ContainerOptions{Container: " "}, "no container given"},
+		{ContainerOptions{Container: "mail", Family: "ipv5"}, `family must be "ipv6", "ipv4" or "both", not "ipv5"`},
+		{ContainerOptions{Container: "mail", Ports: []int{0}}, `port 0 of container "mail" is out of range`},
+		{ContainerOptions{Container: "mail", Timeout: -time.Second}, "negative timeout"},
+	} {
+		if err := c.o.normalize(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.o, err, c.want)
 		}
 	}
 }
