@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -331,7 +332,7 @@ func (t *measuredContainer) publishedPorts(ctx context.Context, cli client.APICl
 		t.binds = append(t.binds, via...)
 	}
 	if len(t.binds) == 0 {
-		return fmt.Errorf("probe: container %q publishes none of the ports asked for (%s): it publishes %s", t.name, portList(want), portList(slices.Sorted(mapKeys(published))))
+		return fmt.Errorf("probe: container %q publishes none of the ports asked for (%s): it publishes %s", t.name, portList(want), portList(slices.Sorted(maps.Keys(published))))
 	}
 	slices.SortFunc(t.binds, func(a, b binding) int {
 		if a.port != b.port {
@@ -344,16 +345,6 @@ func (t *measuredContainer) publishedPorts(ctx context.Context, cli client.APICl
 	}
 	t.ports = slices.Compact(t.ports)
 	return nil
-}
-
-func mapKeys(m map[int]bool) func(func(int) bool) {
-	return func(yield func(int) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func portList(ps []int) string {
@@ -431,14 +422,7 @@ func (t *measuredContainer) readNetworks(ctx context.Context, cli client.APIClie
 	if ctr.NetworkSettings == nil {
 		return nil
 	}
-	names := slices.Sorted(func(yield func(string) bool) {
-		for n := range ctr.NetworkSettings.Networks {
-			if !yield(n) {
-				return
-			}
-		}
-	})
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(ctr.NetworkSettings.Networks)) {
 		ep := ctr.NetworkSettings.Networks[name]
 		if ep == nil {
 			continue
