@@ -65,8 +65,16 @@ TF
 probe=$(for i in $(seq "$runs"); do terraform apply -auto-approve -no-color >/dev/null 2>&1 && terraform output -raw ms; echo; done | grep . | median)
 echo "probe, time to a verdict (default bridge, IPv6, remote client): median ${probe} ms of $runs ($(terraform output -raw verdict))"
 
-printf '{"engine":"%s","runs":%d,"plan_floor_ms":%d,"apply_50_networks_ms":%d,"plan_50_networks_ms":%d,"plan_50_above_floor_ms":%d,"destroy_50_networks_ms":%d,"mail_apply_ms":%d,"mail_plan_ms":%d,"mail_destroy_ms":%d,"restart_downtime_ms":%d,"probe_verdict_ms":%d}\n' \
-  "${DOCKERIPV6_SANDBOX_ENGINE:-}" "$runs" "$floor" "$apply50" "$plan50" "$(( plan50 - floor ))" "$destroy50" "$mail_apply" "$mail_plan" "$mail_destroy" "${downtime:-0}" "$probe"
+# 4b. Measuring a running container (container mode) starts no container:
+#     the time per published port, the simulated client's set-up included.
+cd "$root"
+go test -count=1 -run '^$' -bench '^BenchmarkMeasureContainer$' -benchtime 10x ./internal/probe/ >"$work/measure.log" 2>&1 \
+  || { cat "$work/measure.log"; exit 1; }
+port_ms=$(awk '/^BenchmarkMeasureContainer/ { for (i = 2; i < NF; i++) if ($(i+1) == "ms/port") print $i }' "$work/measure.log")
+echo "probe, container mode: ${port_ms} ms a port (default bridge, IPv6, remote client, no container started)"
+
+printf '{"engine":"%s","runs":%d,"plan_floor_ms":%d,"apply_50_networks_ms":%d,"plan_50_networks_ms":%d,"plan_50_above_floor_ms":%d,"destroy_50_networks_ms":%d,"mail_apply_ms":%d,"mail_plan_ms":%d,"mail_destroy_ms":%d,"restart_downtime_ms":%d,"probe_verdict_ms":%d,"probe_container_port_ms":%s}\n' \
+  "${DOCKERIPV6_SANDBOX_ENGINE:-}" "$runs" "$floor" "$apply50" "$plan50" "$(( plan50 - floor ))" "$destroy50" "$mail_apply" "$mail_plan" "$mail_destroy" "${downtime:-0}" "$probe" "${port_ms:-null}"
 
 # 5. The same mail posture over SSH: examples/fleet on 1 and on 3 hosts of a
 #    sandbox fleet (each with its own sshd, dockerd and systemd stand-in), from

@@ -197,7 +197,8 @@ func cleanupLinksAndNetns() error {
 		if !strings.HasPrefix(name, LinkPrefix) {
 			continue
 		}
-		if isLive("l/"+name) || ownedByOtherLiveProcess(linkOwner(l)) {
+		// A link without a probe's alias is someone else's, whatever its name.
+		if !strings.HasPrefix(l.Attrs().Alias, aliasPrefix) || isLive("l/"+name) || ownedByOtherLiveProcess(linkOwner(l)) {
 			continue
 		}
 		if err := netlink.LinkDel(l); err != nil && !isNotExist(err) {

@@ -296,8 +296,9 @@ func TestNetnsCleanupLeftovers(t *testing.T) {
 	}
 	liveOther := aliasPrefix + "1." + initStart // pid 1 is alive and not us
 
-	// Leftovers: a namespace alone, a bare veth, a veth of a dead process, a
-	// veth of this process not in use, a stale file in /run/netns.
+	// Leftovers: a namespace alone, a veth of a dead process, a veth of this
+	// process not in use, a stale file in /run/netns. A bare veth whose name
+	// starts like a probe's was not made by one: it stays.
 	namedNetns("00000001")
 	veth("00000002", "")
 	veth("00000003", aliasPrefix+"999999999.1")
@@ -323,7 +324,10 @@ func TestNetnsCleanupLeftovers(t *testing.T) {
 			t.Errorf("Cleanup removed the live measurement %s: left %s", keep, left)
 		}
 	}
-	for _, gone := range []string{"00000001", "00000002", "00000003", "00000004", "00000005"} {
+	if !strings.Contains(left, LinkPrefix+"00000002") {
+		t.Errorf("Cleanup removed %s00000002, a link no probe made: left %s", LinkPrefix, left)
+	}
+	for _, gone := range []string{"00000001", "00000003", "00000004", "00000005"} {
 		if strings.Contains(left, gone) {
 			t.Errorf("Cleanup left %s: %s", gone, left)
 		}
@@ -334,6 +338,11 @@ func TestNetnsCleanupLeftovers(t *testing.T) {
 		_ = netlink.LinkSetAlias(l, aliasPrefix+"999999999.1")
 	}
 	if err := Cleanup(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := netlink.LinkByName(LinkPrefix + "00000002"); err != nil {
+		t.Errorf("the link no probe made is gone: %v", err)
+	} else if err := netlink.LinkDel(l); err != nil {
 		t.Fatal(err)
 	}
 	assertNoProbeNet(t)

@@ -167,7 +167,7 @@ func Run(ctx context.Context, cli client.APIClient, o Options) (res Result, err 
 		}
 		unregister("c/" + name)
 	}()
-	ctr, err := startProbe(ctx, cli, tag, nw.ID, name, port)
+	ctr, err := startProbe(ctx, cli, tag, nw.ID, name, port, o.Timeout+cleanupTimeout)
 	if err != nil {
 		return res, fmt.Errorf("probe: %w", err)
 	}
@@ -232,12 +232,14 @@ func Run(ctx context.Context, cli client.APIClient, o Options) (res Result, err 
 }
 
 // startProbe creates and starts the probe container and returns once its
-// server listens.
-func startProbe(ctx context.Context, cli client.APIClient, image, networkID, name string, hostPort int) (container.InspectResponse, error) {
+// server listens. The server exits after lifetime and the daemon then removes
+// the container (--rm), so that a run that was killed leaves nothing holding
+// the host port for longer than that.
+func startProbe(ctx context.Context, cli client.APIClient, image, networkID, name string, hostPort int, lifetime time.Duration) (container.InspectResponse, error) {
 	cport := nat.Port(fmt.Sprintf("%d/tcp", ContainerPort))
 	cfg := &container.Config{
 		Image:        image,
-		Entrypoint:   []string{BinaryPath, ServerArg},
+		Entrypoint:   []string{BinaryPath, ServerArg, fmt.Sprintf(":%d", ContainerPort), exitAfterArg + lifetime.String()},
 		ExposedPorts: nat.PortSet{cport: {}},
 		Labels:       map[string]string{LabelKey: "1", OwnerLabel: selfOwner()},
 		AttachStdout: true,
@@ -247,7 +249,7 @@ func startProbe(ctx context.Context, cli client.APIClient, image, networkID, nam
 		NetworkMode: container.NetworkMode(networkID),
 		// No host IP, like "25:25" in a compose file: the daemon binds 0.0.0.0 and [::].
 		PortBindings: nat.PortMap{cport: []nat.PortBinding{{HostPort: strconv.Itoa(hostPort)}}},
-		AutoRemove:   false,
+		AutoRemove:   true,
 	}
 	// Create and start run to completion even when ctx ends meanwhile: the
 	// daemon may still create a container after its client gave up on the
