@@ -386,7 +386,7 @@ func TestProtocolMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = roundTrip(context.Background(), sess, mHello, helloArgs{Protocol: Protocol + 1}, nil)
+	_, err = roundTrip(context.Background(), sess, mHello, helloArgs{Protocol: Protocol + 1})
 	if err == nil || !strings.Contains(err.Error(), "the agent binary is another build") {
 		t.Fatalf("protocol mismatch: %v", err)
 	}
