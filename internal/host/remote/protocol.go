@@ -69,6 +69,9 @@ func (m *method[Req, Res]) handle(ctx context.Context, h host.Host, args json.Ra
 	if err != nil {
 		return nil, err
 	}
+	if m.serve == nil { // hello and docker.dial: the server's own
+		return nil, &ProtocolError{Method: m.name, Problem: "not a call of the host"}
+	}
 	ctx = context.WithValue(ctx, methodKey{}, m.name)
 	if m.bound > 0 {
 		var cancel context.CancelFunc

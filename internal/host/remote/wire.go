@@ -231,7 +231,10 @@ func missingFields(raw json.RawMessage, t reflect.Type) ([]string, error) {
 		return nil, nil
 	}
 	var got map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &got); err != nil {
+	var typeErr *json.UnmarshalTypeError
+	if err := json.Unmarshal(raw, &got); errors.As(err, &typeErr) {
+		return nil, fmt.Errorf("a JSON %s, not an object", typeErr.Value)
+	} else if err != nil {
 		return nil, errors.New(describeJSON(err))
 	}
 	var missing []string
