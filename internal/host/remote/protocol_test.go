@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/yamux"
 
@@ -437,4 +438,48 @@ func TestMethodBound(t *testing.T) {
 	if _, err := m.handle(ctx, nil, nil); !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "bound") {
 		t.Fatalf("cancelled call: %v", err)
 	}
+}
+
+// Whatever line arrives, the agent either knows its method or says what
+// is wrong as a *ProtocolError, and never panics.
+func FuzzParseRequest(f *testing.F) {
+	for _, seed := range []string{
+		`{"method":"hello","args":{"protocol":2,"docker_host":""}}`,
+		`{"method":"daemon.read","timeout":5,"args":{"path":"/x"}}`,
+		`{"method":"x"}`, `{}`, `[]`, `null`, `{"method":"docker.dial","args":null}`, "\x00\xff",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		req, m, err := parseRequest(line)
+		var pe *ProtocolError
+		switch {
+		case err != nil && !errors.As(err, &pe):
+			t.Fatalf("%q: %T %v", line, err, err)
+		case err == nil && (m == nil || methods[req.Method] != m || req.Timeout < 0):
+			t.Fatalf("%q: accepted as %+v", line, req)
+		case err == nil && m != handler(mHello) && m != handler(mDocker):
+			stopped, cancel := context.WithCancel(context.Background()) // the fake's slow probe returns at once
+			cancel()
+			if _, err := m.handle(stopped, &fakeHost{}, req.Args); err != nil && errors.As(err, &pe) && pe.Method != req.Method {
+				t.Fatalf("%q: %v names another method", line, err)
+			}
+		}
+	})
+}
+
+// Escaped text is valid UTF-8 with nothing left to escape.
+func FuzzEscapeText(f *testing.F) {
+	for _, seed := range []string{"plain", "\x1b[2J\r\n", "\u202e\u0085\xff", "日本\t"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := escapeText(s)
+		if !utf8.ValidString(got) || needsEscape(got) || escapeText(got) != got {
+			t.Fatalf("escapeText(%q) = %q", s, got)
+		}
+		if !needsEscape(s) && got != s {
+			t.Fatalf("escapeText(%q) changed safe text to %q", s, got)
+		}
+	})
 }
