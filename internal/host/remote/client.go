@@ -83,6 +83,9 @@ func (h *Host) session(ctx context.Context) (*yamux.Session, error) {
 	if err == nil && hello.Protocol != Protocol {
 		err = &VersionError{Agent: hello.Protocol, Provider: Protocol}
 	}
+	if agent, ok := protocol1Mismatch(err); ok {
+		err = &VersionError{Agent: agent, Provider: Protocol}
+	}
 	if err != nil {
 		sess.Close()
 		_ = agent.Close()
@@ -90,6 +93,18 @@ func (h *Host) session(ctx context.Context) (*yamux.Session, error) {
 	}
 	h.sess, h.agent, h.hello = sess, agent, hello
 	return sess, nil
+}
+
+// protocol1Mismatch reads the refusal of an agent of protocol 1, which
+// said so in words only, with its own number twice.
+func protocol1Mismatch(err error) (agent int, ok bool) {
+	var ae *agentError
+	if !errors.As(err, &ae) || ae.inner != nil {
+		return 0, false
+	}
+	var provider int
+	n, _ := fmt.Sscanf(ae.msg, "the agent speaks protocol %d, this provider %d:", &agent, &provider)
+	return agent, n == 2
 }
 
 // Agent says which agent serves the host (zero before the first call).

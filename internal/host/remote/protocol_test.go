@@ -289,6 +289,15 @@ func TestProtocolMismatchBothWays(t *testing.T) {
 	if !errors.As(err, &ve) || err.Error() != `host "mail1" (ssh://test@[fd00::2]:22): starting the agent: the agent speaks protocol 3, this provider 2: the agent binary is another build (check agent_binary)` {
 		t.Fatalf("a newer agent: %v", err)
 	}
+
+	// An agent of protocol 1 refused in words, with its own number twice.
+	h = rawAgent(t, false, func(req request, w io.Writer) {
+		_, _ = io.WriteString(w, `{"error":{"message":"the agent speaks protocol 1, this provider 1: the agent binary is another build (check agent_binary)"}}`+"\n")
+	})
+	_, err = h.DockerVersion(context.Background())
+	if !errors.As(err, &ve) || err.Error() != `host "mail1" (ssh://test@[fd00::2]:22): starting the agent: the agent speaks protocol 1, this provider 2: the agent binary is another build (check agent_binary)` {
+		t.Fatalf("an agent of protocol 1: %v", err)
+	}
 }
 
 // rawAgent is a Host whose agent answers every request with answer, but
