@@ -79,19 +79,32 @@ func (h *Host) session(ctx context.Context) (*yamux.Session, error) {
 		_ = agent.Close()
 		return nil, fmt.Errorf("host %q (%s): %w", h.name, h.where, err)
 	}
-	var hello helloResult
-	if err := roundTrip(ctx, sess, mHello, helloArgs{Protocol: Protocol, DockerHost: h.dockerHost}, &hello); err != nil {
+	hello, err := roundTrip(ctx, sess, mHello, helloArgs{Protocol: Protocol, DockerHost: h.dockerHost})
+	if err == nil && hello.Protocol != Protocol {
+		err = &VersionError{Agent: hello.Protocol, Provider: Protocol}
+	}
+	if agent, ok := protocol1Mismatch(err); ok {
+		err = &VersionError{Agent: agent, Provider: Protocol}
+	}
+	if err != nil {
 		sess.Close()
 		_ = agent.Close()
 		return nil, fmt.Errorf("host %q (%s): starting the agent: %w", h.name, h.where, err)
 	}
-	if hello.Protocol != Protocol {
-		sess.Close()
-		_ = agent.Close()
-		return nil, fmt.Errorf("host %q (%s): %w", h.name, h.where, protocolError(hello.Protocol))
-	}
 	h.sess, h.agent, h.hello = sess, agent, hello
 	return sess, nil
+}
+
+// protocol1Mismatch reads the refusal of an agent of protocol 1, which
+// said so in words only, with its own number twice.
+func protocol1Mismatch(err error) (agent int, ok bool) {
+	var ae *agentError
+	if !errors.As(err, &ae) || ae.inner != nil {
+		return 0, false
+	}
+	var provider int
+	n, _ := fmt.Sscanf(ae.msg, "the agent speaks protocol %d, this provider %d:", &agent, &provider)
+	return agent, n == 2
 }
 
 // Agent says which agent serves the host (zero before the first call).
@@ -116,37 +129,23 @@ func (h *Host) Close() error {
 	return err
 }
 
-// steps say, for a call cut off by a lost connection, what was under way
-// and what became of it.
-var steps = map[string]string{
-	mDaemonApply: "the daemon.json transaction (write, restart of the Docker unit, verification, rollback). " +
-		"The agent finishes it on the host unless the host itself went down: the next plan reads daemon.json " +
-		"and the running dockerd again (restart_pending, drift) and the next apply converges",
-	mDaemonPlan:     "the read of daemon.json and the running dockerd",
-	mDaemonRead:     "the read of daemon.json",
-	mDockerVersion:  "the read of dockerd's version",
-	mObserve:        "the read of the running dockerd's settings",
-	mGather:         "the gathering of the host's facts",
-	mGatherPosture:  "the read of the host's firewalls",
-	mUnits:          "the read of systemd's units",
-	mFirewallApply:  "the replacement of the nftables table. It is one transaction: it happened whole or not at all, and the next plan shows which",
-	mFirewallRead:   "the read of the nftables table",
-	mFirewallDelete: "the deletion of the nftables table. It is one transaction: the next plan shows whether it happened",
-	mFirewallExists: "the lookup of the nftables table",
-	mFirewallOthers: "the listing of the host's other firewalls",
-	mProbe:          "the client-IP probe. What it left (a container, a namespace) is removed by the next probe",
-}
-
-// call runs method on the agent, starting it first when needed.
-func (h *Host) call(ctx context.Context, method string, args, result any) error {
+// callT runs method m on the agent, starting it first when needed. An
+// error the agent returned comes back as it was; a connection that broke
+// is a *LostError that says what was under way (m's step).
+func callT[Req, Res any](ctx context.Context, h *Host, m *method[Req, Res], req Req) (Res, error) {
 	sess, err := h.session(ctx)
 	if err != nil {
-		return err
+		var zero Res
+		return zero, err
 	}
-	err = roundTrip(ctx, sess, method, args, result)
+	res, err := roundTrip(ctx, sess, m, req)
 	var ae *agentError
-	if err == nil || errors.As(err, &ae) || ctx.Err() != nil {
-		return err
+	var pe *ProtocolError
+	switch {
+	case err == nil, errors.As(err, &ae), ctx.Err() != nil:
+		return res, err
+	case errors.As(err, &pe): // the agent's answer is not one
+		return res, fmt.Errorf("host %q (%s): %w", h.name, h.where, err)
 	}
 	// The stream broke: the connection or the agent is gone.
 	h.mu.Lock()
@@ -154,7 +153,7 @@ func (h *Host) call(ctx context.Context, method string, args, result any) error 
 		_ = sess.Close()
 	}
 	h.mu.Unlock()
-	return &LostError{Host: h.name, Where: h.where, Step: steps[method], Err: err}
+	return res, &LostError{Host: h.name, Where: h.where, Step: m.lostStep(), Err: err}
 }
 
 // LostError: the connection to the host's agent was lost during a call.
@@ -169,55 +168,93 @@ func (e *LostError) Error() string {
 
 func (e *LostError) Unwrap() error { return e.Err }
 
-// roundTrip is one call on its own stream.
-func roundTrip(ctx context.Context, sess *yamux.Session, method string, args, result any) error {
+// roundTrip is one call on its own stream: the request line, then the
+// response line, read with a bound and checked against m's result type.
+// Every text in the result comes from the host: its control characters
+// are escaped.
+func roundTrip[Req, Res any](ctx context.Context, sess *yamux.Session, m *method[Req, Res], req Req) (Res, error) {
+	var res Res
 	st, err := sess.OpenStream()
 	if err != nil {
-		return err
+		return res, err
 	}
 	defer st.Close()
+	line, err := requestLine(ctx, m.name, req, !isNone[Req]())
+	if err != nil {
+		return res, err
+	}
+	stop := context.AfterFunc(ctx, func() { st.Close() })
+	defer stop()
+	if _, err := st.Write(line); err != nil {
+		return res, err
+	}
+	r, err := readResponse(ctx, bufio.NewReader(st), m.name)
+	if err != nil {
+		return res, err
+	}
+	if err := decodeResult(m.name, r, &res); err != nil {
+		return res, err
+	}
+	escapeStrings(&res)
+	if r.Error != nil {
+		if ctx.Err() != nil {
+			return res, ctx.Err() // the call was stopped on the host because the caller gave up
+		}
+		return res, r.Error.decode()
+	}
+	return res, nil
+}
+
+// requestLine is the request for method with args, and what is left of
+// ctx's deadline.
+func requestLine(ctx context.Context, method string, args any, hasArgs bool) ([]byte, error) {
 	req := request{Method: method}
 	if dl, ok := ctx.Deadline(); ok {
 		req.Timeout = max(time.Until(dl), time.Millisecond)
 	}
-	if args != nil {
+	if hasArgs {
+		var err error
 		if req.Args, err = json.Marshal(args); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	line, err := json.Marshal(req)
-	if err != nil {
-		return err
-	}
-	stop := context.AfterFunc(ctx, func() { st.Close() })
-	defer stop()
-	if _, err := st.Write(append(line, '\n')); err != nil {
-		return err
-	}
-	resp, err := bufio.NewReader(st).ReadBytes('\n')
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if errors.Is(err, io.EOF) {
-			return io.ErrUnexpectedEOF
-		}
-		return err
-	}
+	return append(line, '\n'), err
+}
+
+// readResponse reads and checks the agent's response line.
+func readResponse(ctx context.Context, br *bufio.Reader, method string) (response, error) {
 	var r response
-	if err := json.Unmarshal(resp, &r); err != nil {
-		return fmt.Errorf("protocol: %w", err)
+	line, err := readLine(br, maxLine)
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return r, ctx.Err()
+	case errors.Is(err, errLineTooLong):
+		return r, &ProtocolError{Method: method, Problem: "the agent's answer is longer than any answer of this provider's agent (" +
+			err.Error() + "), and it was not read: is the agent on the host this provider's build?"}
+	case errors.Is(err, io.EOF):
+		return r, io.ErrUnexpectedEOF
+	default:
+		return r, err
 	}
-	if result != nil && len(r.Result) > 0 && string(r.Result) != "null" {
-		if err := json.Unmarshal(r.Result, result); err != nil && r.Error == nil {
-			return fmt.Errorf("protocol: %w", err)
-		}
+	if err := strictUnmarshal(line, &r); err != nil {
+		return r, &ProtocolError{Method: method, Problem: "the agent's answer is not one: " + escapeText(err.Error())}
 	}
-	if r.Error != nil {
-		if ctx.Err() != nil {
-			return ctx.Err() // the call was stopped on the host because the caller gave up
-		}
-		return r.Error.decode()
+	return r, nil
+}
+
+// decodeResult decodes r's result into res. With an error, the result is
+// what there is of it: a transaction's result says what it did.
+func decodeResult[Res any](method string, r response, res *Res) error {
+	if len(r.Result) == 0 || string(r.Result) == "null" {
+		return nil
+	}
+	if isNone[Res]() {
+		return &ProtocolError{Method: method, Problem: "the agent answered with a result, and this method has none"}
+	}
+	if err := strictUnmarshal(r.Result, res); err != nil && r.Error == nil {
+		return &ProtocolError{Method: method, Problem: "the agent's result: " + escapeText(err.Error())}
 	}
 	return nil
 }
@@ -232,25 +269,24 @@ func (h *Host) dialDocker(ctx context.Context, _, _ string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	line, _ := json.Marshal(request{Method: mDocker})
-	if _, err := st.Write(append(line, '\n')); err != nil {
-		st.Close()
-		return nil, err
+	line, err := requestLine(context.Background(), mDocker.name, none{}, false)
+	if err == nil {
+		_, err = st.Write(line)
 	}
 	br := bufio.NewReader(st)
-	resp, err := br.ReadBytes('\n')
+	var r response
+	if err == nil {
+		r, err = readResponse(ctx, br, mDocker.name)
+	}
+	if err == nil {
+		err = decodeResult(mDocker.name, r, &none{})
+	}
+	if err == nil && r.Error != nil {
+		err = r.Error.decode()
+	}
 	if err != nil {
 		st.Close()
 		return nil, err
-	}
-	var r response
-	if err := json.Unmarshal(resp, &r); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("protocol: %w", err)
-	}
-	if r.Error != nil {
-		st.Close()
-		return nil, r.Error.decode()
 	}
 	return &bufferedConn{Conn: st, r: br}, nil
 }
@@ -263,10 +299,11 @@ type bufferedConn struct {
 
 func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
+// The Host's methods: each is one call of the table (protocol.go).
+
 // ApplyDaemonConfig runs the daemon.json transaction on the host.
 func (h *Host) ApplyDaemonConfig(ctx context.Context, req daemonconfig.Request) (daemonconfig.Result, error) {
-	var res daemonResult
-	err := h.call(ctx, mDaemonApply, daemonRequest{req, absentKeys(req.Before)}, &res)
+	res, err := callT(ctx, h, mDaemonApply, daemonRequest{req, absentKeys(req.Before)})
 	h.docker.Reset() // dockerd may have restarted
 	restoreAbsent(res.Before, res.Absent)
 	return res.Result, err
@@ -274,8 +311,8 @@ func (h *Host) ApplyDaemonConfig(ctx context.Context, req daemonconfig.Request) 
 
 // PlanDaemonConfig previews it on the host.
 func (h *Host) PlanDaemonConfig(ctx context.Context, req daemonconfig.Request) (daemonconfig.Preview, error) {
-	var res previewResult
-	if err := h.call(ctx, mDaemonPlan, daemonRequest{req, absentKeys(req.Before)}, &res); err != nil {
+	res, err := callT(ctx, h, mDaemonPlan, daemonRequest{req, absentKeys(req.Before)})
+	if err != nil {
 		return daemonconfig.Preview{}, err
 	}
 	res.Preview.ObserveErr = res.ObserveErr.decode()
@@ -284,37 +321,30 @@ func (h *Host) PlanDaemonConfig(ctx context.Context, req daemonconfig.Request) (
 
 // ReadDaemonJSON reads daemon.json on the host.
 func (h *Host) ReadDaemonJSON(ctx context.Context, path string) ([]byte, bool, error) {
-	var res readResult
-	err := h.call(ctx, mDaemonRead, pathArg{path}, &res)
+	res, err := callT(ctx, h, mDaemonRead, pathArg{path})
 	return res.Data, res.Exists, err
 }
 
 // DockerVersion is the release of the host's dockerd.
 func (h *Host) DockerVersion(ctx context.Context) (daemonconfig.DockerVersion, error) {
-	var v daemonconfig.DockerVersion
-	err := h.call(ctx, mDockerVersion, nil, &v)
-	return v, err
+	return callT(ctx, h, mDockerVersion, none{})
 }
 
 // Observe reads what the host's dockerd shows of the owned settings.
 func (h *Host) Observe(ctx context.Context, unit string) (daemonconfig.RunningState, error) {
-	var s daemonconfig.RunningState
-	err := h.call(ctx, mObserve, unitsArgs{Unit: unit}, &s)
-	return s, err
+	return callT(ctx, h, mObserve, unitArg{unit})
 }
 
 // Gather reads the host's facts on the host.
 func (h *Host) Gather(ctx context.Context, daemonJSON, dockerUnit string) (hostcheck.Facts, error) {
-	var f hostcheck.Facts
-	err := h.call(ctx, mGather, gatherArgs{daemonJSON, dockerUnit}, &f)
-	return f, err
+	return callT(ctx, h, mGather, gatherArgs{daemonJSON, dockerUnit})
 }
 
 // GatherPosture reads the firewall's facts on the host; a failed call is a
 // gap in them, as a failed read is locally.
 func (h *Host) GatherPosture(ctx context.Context) hostcheck.Facts {
-	var f hostcheck.Facts
-	if err := h.call(ctx, mGatherPosture, nil, &f); err != nil {
+	f, err := callT(ctx, h, mGatherPosture, none{})
+	if err != nil {
 		f.Gaps = append(f.Gaps, "the host: "+err.Error())
 	}
 	return f
@@ -322,8 +352,7 @@ func (h *Host) GatherPosture(ctx context.Context) hostcheck.Facts {
 
 // Units reads systemd's units on the host.
 func (h *Host) Units(ctx context.Context, dockerUnit string, others ...string) ([]string, map[string]string, error) {
-	var res unitsResult
-	err := h.call(ctx, mUnits, unitsArgs{dockerUnit, others}, &res)
+	res, err := callT(ctx, h, mUnits, unitsArgs{dockerUnit, others})
 	return res.Flags, res.States, err
 }
 
@@ -332,9 +361,7 @@ func (h *Host) DockerClient() *dockerapi.Client { return h.docker }
 
 // ClientIP runs the client-IP probe on the host.
 func (h *Host) ClientIP(ctx context.Context, o probe.Options) (probe.Result, error) {
-	var res probe.Result
-	err := h.call(ctx, mProbe, o, &res)
-	return res, err
+	return callT(ctx, h, mProbe, o)
 }
 
 // Firewall is the host's nftables, one agent call per operation.
@@ -343,29 +370,27 @@ func (h *Host) Firewall(context.Context) (firewall.Handle, error) { return remot
 type remoteFirewall struct{ h *Host }
 
 func (f remoteFirewall) Apply(ctx context.Context, p firewall.Posture) error {
-	return f.h.call(ctx, mFirewallApply, p, nil)
+	_, err := callT(ctx, f.h, mFirewallApply, p)
+	return err
 }
 
 func (f remoteFirewall) Read(ctx context.Context, table string) (*firewall.Posture, bool, []string, error) {
-	var res fwReadResult
-	err := f.h.call(ctx, mFirewallRead, tableArg{table}, &res)
+	res, err := callT(ctx, f.h, mFirewallRead, tableArg{table})
 	return res.Posture, res.Found, res.Drift, err
 }
 
 func (f remoteFirewall) Delete(ctx context.Context, table string) error {
-	return f.h.call(ctx, mFirewallDelete, tableArg{table}, nil)
+	_, err := callT(ctx, f.h, mFirewallDelete, tableArg{table})
+	return err
 }
 
 func (f remoteFirewall) Exists(ctx context.Context, table string) (bool, bool, error) {
-	var res fwExistsResult
-	err := f.h.call(ctx, mFirewallExists, tableArg{table}, &res)
+	res, err := callT(ctx, f.h, mFirewallExists, tableArg{table})
 	return res.Exists, res.Ours, err
 }
 
 func (f remoteFirewall) OtherFirewalls(ctx context.Context, ownTable string) ([]firewall.Finding, error) {
-	var res []firewall.Finding
-	err := f.h.call(ctx, mFirewallOthers, tableArg{ownTable}, &res)
-	return res, err
+	return callT(ctx, f.h, mFirewallOthers, tableArg{ownTable})
 }
 
 func (remoteFirewall) Close() error { return nil }

@@ -36,9 +36,29 @@ type fakeHost struct {
 	fwApplied  []firewall.Posture
 	lastBefore map[string]json.RawMessage
 	probeCalls int
+	calls      []servedCall
+}
+
+// servedCall: the fake's method that ran, and the protocol's method that
+// served it.
+type servedCall struct{ hostMethod, wire string }
+
+func (f *fakeHost) record(ctx context.Context, hostMethod string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, servedCall{hostMethod, methodOf(ctx)})
+}
+
+func (f *fakeHost) takeCalls() []servedCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.calls
+	f.calls = nil
+	return c
 }
 
 func (f *fakeHost) ApplyDaemonConfig(ctx context.Context, req daemonconfig.Request) (daemonconfig.Result, error) {
+	f.record(ctx, "ApplyDaemonConfig")
 	f.lastBefore = req.Before
 	if f.applyGate != nil {
 		<-f.applyGate
@@ -49,33 +69,42 @@ func (f *fakeHost) ApplyDaemonConfig(ctx context.Context, req daemonconfig.Reque
 	return daemonconfig.Result{Wrote: true, Restarted: true, Why: []string{"daemon.json changes"}, Before: req.Before, Downtime: 1500 * time.Millisecond}, f.applyErr
 }
 
-func (f *fakeHost) PlanDaemonConfig(context.Context, daemonconfig.Request) (daemonconfig.Preview, error) {
+func (f *fakeHost) PlanDaemonConfig(ctx context.Context, _ daemonconfig.Request) (daemonconfig.Preview, error) {
+	f.record(ctx, "PlanDaemonConfig")
 	return f.preview, nil
 }
 
-func (f *fakeHost) ReadDaemonJSON(_ context.Context, path string) ([]byte, bool, error) {
+func (f *fakeHost) ReadDaemonJSON(ctx context.Context, path string) ([]byte, bool, error) {
+	f.record(ctx, "ReadDaemonJSON")
 	if path == "/missing" {
 		return nil, false, nil
 	}
 	return []byte(`{"ipv6": true}`), true, nil
 }
 
-func (f *fakeHost) DockerVersion(context.Context) (daemonconfig.DockerVersion, error) {
+func (f *fakeHost) DockerVersion(ctx context.Context) (daemonconfig.DockerVersion, error) {
+	f.record(ctx, "DockerVersion")
 	return daemonconfig.ParseVersion("29.1.0", "1.52")
 }
 
-func (f *fakeHost) Observe(context.Context, string) (daemonconfig.RunningState, error) {
+func (f *fakeHost) Observe(ctx context.Context, _ string) (daemonconfig.RunningState, error) {
+	f.record(ctx, "Observe")
 	t := true
 	return daemonconfig.RunningState{IPv6: &t}, nil
 }
 
-func (f *fakeHost) Gather(context.Context, string, string) (hostcheck.Facts, error) {
+func (f *fakeHost) Gather(ctx context.Context, _, _ string) (hostcheck.Facts, error) {
+	f.record(ctx, "Gather")
 	return f.facts, nil
 }
 
-func (f *fakeHost) GatherPosture(context.Context) hostcheck.Facts { return f.facts }
+func (f *fakeHost) GatherPosture(ctx context.Context) hostcheck.Facts {
+	f.record(ctx, "GatherPosture")
+	return f.facts
+}
 
-func (f *fakeHost) Units(_ context.Context, unit string, others ...string) ([]string, map[string]string, error) {
+func (f *fakeHost) Units(ctx context.Context, unit string, others ...string) ([]string, map[string]string, error) {
+	f.record(ctx, "Units")
 	states := map[string]string{}
 	for _, o := range others {
 		states[o] = "inactive"
@@ -83,11 +112,15 @@ func (f *fakeHost) Units(_ context.Context, unit string, others ...string) ([]st
 	return []string{"-H", "fd://"}, states, nil
 }
 
-func (f *fakeHost) Firewall(context.Context) (firewall.Handle, error) { return fakeFW{f}, nil }
+func (f *fakeHost) Firewall(ctx context.Context) (firewall.Handle, error) {
+	f.record(ctx, "Firewall")
+	return fakeFW{f}, nil
+}
 
 func (f *fakeHost) DockerClient() *dockerapi.Client { return f.docker }
 
 func (f *fakeHost) ClientIP(ctx context.Context, o probe.Options) (probe.Result, error) {
+	f.record(ctx, "ClientIP")
 	f.mu.Lock()
 	f.probeCalls++
 	f.mu.Unlock()
@@ -100,25 +133,34 @@ func (f *fakeHost) ClientIP(ctx context.Context, o probe.Options) (probe.Result,
 
 type fakeFW struct{ f *fakeHost }
 
-func (w fakeFW) Apply(_ context.Context, p firewall.Posture) error {
+func (w fakeFW) Apply(ctx context.Context, p firewall.Posture) error {
+	w.f.record(ctx, "Handle.Apply")
 	w.f.mu.Lock()
 	defer w.f.mu.Unlock()
 	w.f.fwApplied = append(w.f.fwApplied, p)
 	return nil
 }
 
-func (w fakeFW) Read(_ context.Context, table string) (*firewall.Posture, bool, []string, error) {
+func (w fakeFW) Read(ctx context.Context, table string) (*firewall.Posture, bool, []string, error) {
+	w.f.record(ctx, "Handle.Read")
 	if table == "none" {
 		return nil, false, nil, nil
 	}
 	return &firewall.Posture{Table: table, IPv6Clients: "refuse", Ports: []uint16{25}}, true, []string{"a rule was added"}, nil
 }
 
-func (fakeFW) Delete(context.Context, string) error { return errors.New("table is busy") }
-func (fakeFW) Exists(context.Context, string) (bool, bool, error) {
+func (w fakeFW) Delete(ctx context.Context, _ string) error {
+	w.f.record(ctx, "Handle.Delete")
+	return errors.New("table is busy")
+}
+
+func (w fakeFW) Exists(ctx context.Context, _ string) (bool, bool, error) {
+	w.f.record(ctx, "Handle.Exists")
 	return true, false, nil
 }
-func (fakeFW) OtherFirewalls(context.Context, string) ([]firewall.Finding, error) {
+
+func (w fakeFW) OtherFirewalls(ctx context.Context, _ string) ([]firewall.Finding, error) {
+	w.f.record(ctx, "Handle.OtherFirewalls")
 	return []firewall.Finding{{Name: "inet firewalld", Kind: "firewalld", Detail: "x"}}, nil
 }
 func (fakeFW) Close() error { return nil }
@@ -386,7 +428,7 @@ func TestProtocolMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = roundTrip(context.Background(), sess, mHello, helloArgs{Protocol: Protocol + 1}, nil)
+	_, err = roundTrip(context.Background(), sess, mHello, helloArgs{Protocol: Protocol + 1})
 	if err == nil || !strings.Contains(err.Error(), "the agent binary is another build") {
 		t.Fatalf("protocol mismatch: %v", err)
 	}

@@ -13,17 +13,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
-	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host"
-	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/probe"
 )
 
 // Serve is the agent: it serves the Host that newHost makes (for the
 // docker_host the workstation names in its hello) on stream until the
-// stream ends, then waits for the calls still running. A daemon.json
-// transaction in flight when the connection drops runs to its end (its
-// rollback included); other calls are cancelled.
+// stream ends, then waits for the calls still running. A detached call in
+// flight when the connection drops (the daemon.json transaction, its
+// rollback included) runs to its end; other calls are cancelled.
 func Serve(stream io.ReadWriteCloser, newHost host.Factory, version string) error {
 	sess, err := newSession(stream, true)
 	if err != nil {
@@ -67,7 +64,7 @@ func (s *server) host() (host.Host, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.h == nil {
-		return nil, errors.New("protocol: a call before hello")
+		return nil, &ProtocolError{Problem: "a call before hello"}
 	}
 	return s.h, nil
 }
@@ -75,18 +72,20 @@ func (s *server) host() (host.Host, error) {
 func (s *server) serve(base context.Context, st net.Conn) {
 	defer st.Close()
 	r := bufio.NewReader(st)
-	line, err := r.ReadBytes('\n')
+	line, err := readLine(r, maxLine)
+	if errors.Is(err, errLineTooLong) {
+		writeResponse(st, nil, &ProtocolError{Problem: "the request is longer than the agent reads (" + err.Error() + ")"})
+		return
+	}
 	if err != nil {
 		return
 	}
-	var req request
-	if err := json.Unmarshal(line, &req); err != nil {
-		writeResponse(st, nil, fmt.Errorf("protocol: %w", err))
+	req, m, err := parseRequest(line)
+	if err != nil {
+		writeResponse(st, nil, err)
 		return
 	}
-	// The daemon.json transaction is not cancelled by a lost connection:
-	// it must end in a known state (applied, or rolled back) on the host.
-	if req.Method == mDaemonApply {
+	if m.info().detached {
 		base = context.WithoutCancel(base)
 	}
 	ctx, cancel := context.WithCancel(base)
@@ -98,19 +97,78 @@ func (s *server) serve(base context.Context, st net.Conn) {
 		ctx, cancel = context.WithTimeout(ctx, req.Timeout+deadlineGrace)
 		defer cancel()
 	}
-	if req.Method == mDocker {
+	if m == handler(mDocker) {
+		if _, err := decodeArgs[none](mDocker.name, req.Args); err != nil {
+			writeResponse(st, nil, err)
+			return
+		}
 		s.proxyDocker(st, r)
 		return
 	}
-	if req.Method != mDaemonApply {
+	if !m.info().detached {
 		// The workstation gave up on the call (its context ended): stop.
 		go func() {
 			_, _ = r.ReadByte() // nothing more is sent; this returns when the stream closes
 			cancel()
 		}()
 	}
-	result, err := s.call(ctx, req)
+	result, err := s.call(ctx, m, req.Args)
 	writeResponse(st, result, err)
+}
+
+// parseRequest checks a request line: a JSON request of a known method.
+func parseRequest(line []byte) (request, handler, error) {
+	var req request
+	if err := strictUnmarshal(line, &req); err != nil {
+		return req, nil, &ProtocolError{Problem: "the request is not one: " + err.Error()}
+	}
+	m, ok := methods[req.Method]
+	switch {
+	case req.Method == "":
+		return req, nil, &ProtocolError{Problem: "the request names no method"}
+	case !ok:
+		return req, nil, &ProtocolError{Problem: fmt.Sprintf("unknown method %q: the agent (protocol %d) is another build than the provider", req.Method, Protocol)}
+	case req.Timeout < 0:
+		return req, nil, &ProtocolError{Method: req.Method, Problem: fmt.Sprintf("the timeout %s is negative", req.Timeout)}
+	}
+	return req, m, nil
+}
+
+func (s *server) call(ctx context.Context, m handler, args json.RawMessage) (any, error) {
+	if m == handler(mHello) {
+		return s.hello(args)
+	}
+	h, err := s.host()
+	if err != nil {
+		return nil, err
+	}
+	return m.handle(ctx, h, args)
+}
+
+// hello checks the workstation's protocol before anything else in its
+// arguments, then makes the Host for its docker_host.
+func (s *server) hello(args json.RawMessage) (any, error) {
+	var a helloArgs
+	if len(args) == 0 {
+		_, err := decodeArgs[helloArgs](mHello.name, args)
+		return nil, err
+	}
+	if err := json.Unmarshal(args, &a); err != nil {
+		return nil, &ProtocolError{Method: mHello.name, Problem: "its arguments: " + describeJSON(err)}
+	}
+	if a.Protocol != Protocol {
+		return nil, &VersionError{Agent: Protocol, Provider: a.Protocol}
+	}
+	if _, err := decodeArgs[helloArgs](mHello.name, args); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.h == nil {
+		s.h = s.newHost(a.DockerHost)
+	}
+	s.mu.Unlock()
+	hn, _ := os.Hostname()
+	return helloResult{Protocol: Protocol, Hostname: hn, PID: os.Getpid(), UID: os.Getuid(), Version: s.version}, nil
 }
 
 func writeResponse(w io.Writer, result any, err error) {
@@ -118,192 +176,12 @@ func writeResponse(w io.Writer, result any, err error) {
 	if result != nil { // also with an error: a transaction's result says what it did
 		b, merr := json.Marshal(result)
 		if merr != nil {
-			resp.Error = encodeError(fmt.Errorf("protocol: %w", merr))
+			resp.Error = encodeError(&ProtocolError{Problem: "the result: " + merr.Error()})
 		}
 		resp.Result = b
 	}
 	b, _ := json.Marshal(resp)
 	_, _ = w.Write(append(b, '\n'))
-}
-
-func decode[T any](raw json.RawMessage) (T, error) {
-	var v T
-	if len(raw) == 0 {
-		return v, nil
-	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return v, fmt.Errorf("protocol: %w", err)
-	}
-	return v, nil
-}
-
-type pathArg struct {
-	Path string `json:"path"`
-}
-
-type readResult struct {
-	Data   []byte `json:"data"`
-	Exists bool   `json:"exists"`
-}
-
-type gatherArgs struct {
-	DaemonJSON string `json:"daemon_json"`
-	Unit       string `json:"unit"`
-}
-
-type unitsArgs struct {
-	Unit   string   `json:"unit"`
-	Others []string `json:"others"`
-}
-
-type unitsResult struct {
-	Flags  []string          `json:"flags"`
-	States map[string]string `json:"states"`
-}
-
-type previewResult struct {
-	Preview    daemonconfig.Preview `json:"preview"`
-	ObserveErr *wireError           `json:"observe_err,omitempty"`
-}
-
-type tableArg struct {
-	Table string `json:"table"`
-}
-
-type fwReadResult struct {
-	Posture *firewall.Posture `json:"posture"`
-	Found   bool              `json:"found"`
-	Drift   []string          `json:"drift"`
-}
-
-type fwExistsResult struct {
-	Exists bool `json:"exists"`
-	Ours   bool `json:"ours"`
-}
-
-func (s *server) call(ctx context.Context, req request) (any, error) {
-	if req.Method == mHello {
-		a, err := decode[helloArgs](req.Args)
-		if err != nil {
-			return nil, err
-		}
-		if a.Protocol != Protocol {
-			return nil, protocolError(Protocol)
-		}
-		s.mu.Lock()
-		if s.h == nil {
-			s.h = s.newHost(a.DockerHost)
-		}
-		s.mu.Unlock()
-		hn, _ := os.Hostname()
-		return helloResult{Protocol: Protocol, Hostname: hn, PID: os.Getpid(), UID: os.Getuid(), Version: s.version}, nil
-	}
-	h, err := s.host()
-	if err != nil {
-		return nil, err
-	}
-	switch req.Method {
-	case mDaemonApply, mDaemonPlan:
-		a, err := decode[daemonRequest](req.Args)
-		if err != nil {
-			return nil, err
-		}
-		restoreAbsent(a.Before, a.Absent)
-		if req.Method == mDaemonApply {
-			res, err := h.ApplyDaemonConfig(ctx, a.Request)
-			return daemonResult{res, absentKeys(res.Before)}, err
-		}
-		p, err := h.PlanDaemonConfig(ctx, a.Request)
-		if err != nil {
-			return nil, err
-		}
-		out := previewResult{Preview: p, ObserveErr: encodeError(p.ObserveErr)}
-		out.Preview.ObserveErr = nil
-		return out, nil
-	case mDaemonRead:
-		a, err := decode[pathArg](req.Args)
-		if err != nil {
-			return nil, err
-		}
-		data, exists, err := h.ReadDaemonJSON(ctx, a.Path)
-		return readResult{data, exists}, err
-	case mDockerVersion:
-		return h.DockerVersion(ctx)
-	case mObserve:
-		a, err := decode[unitsArgs](req.Args)
-		if err != nil {
-			return nil, err
-		}
-		return h.Observe(ctx, a.Unit)
-	case mGather:
-		a, err := decode[gatherArgs](req.Args)
-		if err != nil {
-			return nil, err
-		}
-		return h.Gather(ctx, a.DaemonJSON, a.Unit)
-	case mGatherPosture:
-		return h.GatherPosture(ctx), nil
-	case mUnits:
-		a, err := decode[unitsArgs](req.Args)
-		if err != nil {
-			return nil, err
-		}
-		flags, states, err := h.Units(ctx, a.Unit, a.Others...)
-		return unitsResult{flags, states}, err
-	case mFirewallApply, mFirewallRead, mFirewallDelete, mFirewallExists, mFirewallOthers:
-		return s.firewall(ctx, h, req)
-	case mProbe:
-		o, err := decode[probe.Options](req.Args)
-		if err != nil {
-			return nil, err
-		}
-		return h.ClientIP(ctx, o)
-	}
-	return nil, fmt.Errorf("protocol: unknown method %q", req.Method)
-}
-
-// firewall opens the host's firewall for one call: each call is one
-// nftables transaction (Apply) or one read.
-func (s *server) firewall(ctx context.Context, h host.Host, req request) (any, error) {
-	fw, err := h.Firewall(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer fw.Close()
-	switch req.Method {
-	case mFirewallApply:
-		p, err := decode[firewall.Posture](req.Args)
-		if err != nil {
-			return nil, err
-		}
-		return nil, fw.Apply(ctx, p)
-	case mFirewallRead:
-		a, err := decode[tableArg](req.Args)
-		if err != nil {
-			return nil, err
-		}
-		p, found, drift, err := fw.Read(ctx, a.Table)
-		return fwReadResult{p, found, drift}, err
-	case mFirewallDelete:
-		a, err := decode[tableArg](req.Args)
-		if err != nil {
-			return nil, err
-		}
-		return nil, fw.Delete(ctx, a.Table)
-	case mFirewallExists:
-		a, err := decode[tableArg](req.Args)
-		if err != nil {
-			return nil, err
-		}
-		exists, ours, err := fw.Exists(ctx, a.Table)
-		return fwExistsResult{exists, ours}, err
-	default: // mFirewallOthers
-		a, err := decode[tableArg](req.Args)
-		if err != nil {
-			return nil, err
-		}
-		return fw.OtherFirewalls(ctx, a.Table)
-	}
 }
 
 // proxyDocker connects the stream to the Docker daemon's socket on this
