@@ -351,9 +351,17 @@ func (c *Client) Command(ctx context.Context, unit string, read unitenv.ReadFunc
 		argv, err = unitenv.Expand(argv, env)
 	}
 	if err != nil {
-		return "", nil, fmt.Errorf("systemd: cannot expand the ExecStart of %s as systemd would: %w", unit, err)
+		return "", nil, fmt.Errorf("%w: %w", &NotExpandedError{Unit: unit}, err)
 	}
 	return path, argv, nil
+}
+
+// NotExpandedError is Command's error when systemd answered but the argv
+// cannot be expanded here as systemd would.
+type NotExpandedError struct{ Unit string }
+
+func (e *NotExpandedError) Error() string {
+	return "systemd: cannot expand the ExecStart of " + e.Unit + " as systemd would"
 }
 
 // hasVariable tells whether a word of argv has a $.
