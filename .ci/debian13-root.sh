@@ -28,6 +28,10 @@ if [ -d "$dest" ]; then echo "$dest"; exit 0; fi
 command -v mmdebstrap >/dev/null || { echo "mmdebstrap is missing (.ci/deps.sh installs it)" >&2; exit 1; }
 [ -r "$src" ] || { echo "no $src to take the Debian package source from" >&2; exit 1; }
 mkdir -p "$cache"
+# One build at a time; a run that waited finds the tree made.
+exec 9>"$cache/.lock"
+flock 9
+if [ -d "$dest" ]; then echo "$dest"; exit 0; fi
 tmp=$(mktemp -d "$cache/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 # deb822 Suites: bookworm, bookworm-updates, bookworm-security -> trixie*.
@@ -42,8 +46,7 @@ mmdebstrap --quiet --variant=apt --include="$include" \
   --customize-hook='rm -f "$1"/etc/machine-id; : >"$1"/etc/machine-id' \
   --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
   trixie "$tmp/root" "$tmp/trixie.sources" >&2
-mv "$tmp/root" "$dest.new"
-mv -T "$dest.new" "$dest"
+mv -T "$tmp/root" "$dest"
 for old in "$cache"/*; do
   [ "$old" = "$dest" ] || rm -rf "$old"
 done
