@@ -73,7 +73,7 @@ func main() {
 	engine := flag.String("engine", "20", "Docker engine: 20 (Debian's docker.io) or 29 (built by internal/sandbox/engine29.sh)")
 	dir29 := flag.String("engine29-dir", defaultEngine29Dir(), "engine-29 cache directory (binaries in DIR/bin, versions in DIR/stamp)")
 	rootDir := flag.String("root", "", "with --systemd real: a root tree to boot instead of this machine's (e.g. the Debian 13 root .ci/debian13-root.sh makes); the engine is its own docker.io")
-	systemdMode := flag.String("systemd", "fake", "systemd manager: fake (the stand-in, fast) or real (Debian's systemd 252 as PID 1 of a systemd-nspawn container)")
+	systemdMode := flag.String("systemd", "fake", "systemd manager: fake (the stand-in, fast) or real (Debian's systemd as PID 1 of a systemd-nspawn container booting this machine's tree, or --root)")
 	flag.Usage = usage
 	flag.Parse()
 	cmd := flag.Args()
