@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -277,6 +278,27 @@ type ExecCommand struct {
 	Status                  int32
 }
 
+// ExecCommandEx is one element of systemd's ExecStartEx property (systemd
+// 243 and later), a(sasasttttuii): ExecCommand with the command's prefixes as
+// words instead of IgnoreErrors ("ignore-failure" for "-", "no-env-expand"
+// for ":", ...).
+type ExecCommandEx struct {
+	Path                    string
+	Argv                    []string
+	Flags                   []string
+	StartTimestamp          uint64
+	StartTimestampMonotonic uint64
+	ExitTimestamp           uint64
+	ExitTimestampMonotonic  uint64
+	PID                     uint32
+	Code                    int32
+	Status                  int32
+}
+
+// FlagNoEnvExpand is ExecStartEx's flag for the ":" prefix: systemd runs
+// the argv as it is, without expanding $VAR.
+const FlagNoEnvExpand = "no-env-expand"
+
 // EnvironmentFile is one element of systemd's EnvironmentFiles property,
 // a(sb): the path and whether it had the "-" prefix (errors ignored).
 type EnvironmentFile struct {
@@ -324,7 +346,8 @@ func (c *Client) Environment(ctx context.Context, unit string) ([]string, []Envi
 }
 
 // Command returns a service's first ExecStart command as systemd runs it:
-// ExecStart's argv with $VAR and ${VAR} expanded from the unit's
+// ExecStart's argv (as it is with the ":" prefix; otherwise) with $VAR and
+// ${VAR} expanded from the unit's
 // Environment= and EnvironmentFile= settings (package unitenv), the files
 // read with read (as the host where the unit runs sees them). An error
 // says why the command line is not known: systemd could not be asked, or
@@ -337,6 +360,9 @@ func (c *Client) Command(ctx context.Context, unit string, read unitenv.ReadFunc
 	}
 	if !hasVariable(argv) {
 		return path, argv, nil
+	}
+	if noExpand, err := c.noEnvExpand(ctx, unit); err != nil || noExpand {
+		return path, argv, err
 	}
 	assign, files, err := c.Environment(ctx, unit)
 	if err != nil {
@@ -362,6 +388,25 @@ type NotExpandedError struct{ Unit string }
 
 func (e *NotExpandedError) Error() string {
 	return "systemd: cannot expand the ExecStart of " + e.Unit + " as systemd would"
+}
+
+// noEnvExpand tells whether the service's first ExecStart has the ":"
+// prefix (ExecStartEx flag no-env-expand). A systemd without ExecStartEx
+// (before 243) has no such prefix either.
+func (c *Client) noEnvExpand(ctx context.Context, unit string) (bool, error) {
+	p, err := c.conn.GetServicePropertyContext(ctx, unit, "ExecStartEx")
+	if err != nil {
+		var derr dbus.Error
+		if errors.As(err, &derr) && derr.Name == "org.freedesktop.DBus.Error.UnknownProperty" {
+			return false, nil
+		}
+		return false, c.wrap("systemd: ExecStartEx of "+unit, err)
+	}
+	var cmds []ExecCommandEx
+	if err := dbus.Store([]any{p.Value.Value()}, &cmds); err != nil {
+		return false, fmt.Errorf("systemd: ExecStartEx of %s has an unexpected type %s: %w", unit, p.Value.Signature(), err)
+	}
+	return len(cmds) > 0 && slices.Contains(cmds[0].Flags, FlagNoEnvExpand), nil
 }
 
 // hasVariable tells whether a word of argv has a $.

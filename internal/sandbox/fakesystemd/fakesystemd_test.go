@@ -61,7 +61,7 @@ func TestPropertySignatures(t *testing.T) {
 		"StateChangeTimestamp": "t", "Job": "(uo)", "LoadError": "(ss)", "CanStart": "b",
 		"MainPID": "u", "ExecMainPID": "u", "ExecMainStatus": "i", "ExecMainCode": "i", "NRestarts": "u",
 		"Result": "s", "Type": "s", "ExecStart": "a(sasbttttuii)", "ExecMainStartTimestamp": "t",
-		"Environment": "as", "EnvironmentFiles": "a(sb)",
+		"Environment": "as", "EnvironmentFiles": "a(sb)", "ExecStartEx": "a(sasasttttuii)",
 	}
 	for name, sig := range want {
 		v, ok := all[name]
@@ -477,5 +477,37 @@ func TestManagerEnvironmentOverBus(t *testing.T) {
 	r, err := c.Restart(ctx, "demo.service", 20*time.Second)
 	if r != "failed" || err == nil || !strings.Contains(err.Error(), "service result resources") {
 		t.Fatalf("restart without the required file: %q %v", r, err)
+	}
+}
+
+// ExecStart=:/path ... (ExecStartEx flag no-env-expand): systemd runs the
+// words as they are, and so does Command.
+func TestManagerNoEnvExpandOverBus(t *testing.T) {
+	addr := startBus(t)
+	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", addr)
+	dir := t.TempDir()
+	svc := NewProcessService(ProcessConfig{
+		Unit: "demo.service", Description: "Demo", Path: "/bin/echo",
+		Args: []string{"$DEMO_OPTS", "${NAME}"}, UnitEnvironment: []string{"DEMO_OPTS=--x", "NAME=n"},
+		EnvironmentFiles: []systemd.EnvironmentFile{{Path: filepath.Join(dir, "absent")}}, NoEnvExpand: true,
+	})
+	m, err := Export(connect(t, addr), Options{Services: map[string]Service{"demo.service": svc}, FakeUnitsFile: filepath.Join(dir, "fake-units")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := systemd.Dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, argv, err := c.Command(ctx, "demo.service", os.ReadFile)
+	if err != nil || strings.Join(argv, " ") != "/bin/echo $DEMO_OPTS ${NAME}" {
+		t.Fatalf("Command with the : prefix = %q, %v; want the words as they are", argv, err)
+	}
+	if got, err := svc.expandedArgs(); err != nil || strings.Join(got, " ") != "$DEMO_OPTS ${NAME}" {
+		t.Fatalf("the stand-in would start %q, %v", got, err)
 	}
 }

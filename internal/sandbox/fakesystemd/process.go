@@ -32,6 +32,8 @@ type ProcessConfig struct {
 	// "resources"). They are not added to Env.
 	UnitEnvironment  []string
 	EnvironmentFiles []systemd.EnvironmentFile
+	// NoEnvExpand is ExecStart's ":" prefix: Args are used as they are.
+	NoEnvExpand bool
 	// LogPath receives the process's stdout and stderr (opened for append)
 	// plus systemd-style lines about the unit ("Started ...", "Main process
 	// exited ..."), like the journal would show for `journalctl -u UNIT -o cat`.
@@ -94,6 +96,9 @@ func NewProcessService(cfg ProcessConfig) *ProcessService {
 		}},
 		Environment:      cfg.UnitEnvironment,
 		EnvironmentFiles: cfg.EnvironmentFiles,
+	}
+	if cfg.NoEnvExpand {
+		s.st.ExecFlags = []string{systemd.FlagNoEnvExpand}
 	}
 	s.st.StateChange = s.st.InactiveEnter
 	return s
@@ -463,6 +468,9 @@ func describeExit(code, status int32) string {
 // expandedArgs are Args with $VAR and ${VAR} expanded from the unit's
 // environment settings, as systemd does.
 func (s *ProcessService) expandedArgs() ([]string, error) {
+	if s.cfg.NoEnvExpand {
+		return s.cfg.Args, nil
+	}
 	files := make([]unitenv.File, len(s.cfg.EnvironmentFiles))
 	for i, f := range s.cfg.EnvironmentFiles {
 		files[i] = unitenv.File{Path: f.Path, Optional: f.IgnoreErrors}

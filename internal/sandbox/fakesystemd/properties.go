@@ -71,7 +71,16 @@ func serviceProperties(st Status) map[string]dbus.Variant {
 	if files == nil {
 		files = []systemd.EnvironmentFile{}
 	}
+	execStartEx := make([]systemd.ExecCommandEx, len(execStart))
+	for i, c := range execStart {
+		flags := append([]string{}, st.ExecFlags...)
+		execStartEx[i] = systemd.ExecCommandEx{Path: c.Path, Argv: c.Argv, Flags: flags,
+			StartTimestamp: c.StartTimestamp, StartTimestampMonotonic: c.StartTimestampMonotonic,
+			ExitTimestamp: c.ExitTimestamp, ExitTimestampMonotonic: c.ExitTimestampMonotonic,
+			PID: c.PID, Code: c.Code, Status: c.Status}
+	}
 	props := map[string]dbus.Variant{
+		"ExecStartEx":      dbus.MakeVariant(execStartEx),
 		"Environment":      dbus.MakeVariant(env),
 		"EnvironmentFiles": dbus.MakeVariant(files),
 		"Type":             dbus.MakeVariant(st.Type),

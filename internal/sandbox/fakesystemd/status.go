@@ -92,6 +92,8 @@ type Status struct {
 	StateChange   Timestamp
 
 	ExecStart []ExecCommand
+	// ExecFlags are ExecStartEx's flags of the command (e.g. no-env-expand).
+	ExecFlags []string
 	// Environment ("KEY=VALUE") and EnvironmentFiles are the unit's
 	// Environment= and EnvironmentFile= settings.
 	Environment      []string
