@@ -20,7 +20,7 @@ packages=(systemd systemd-sysv dbus docker.io containerd runc nftables iptables 
   docker-cli procps util-linux ca-certificates)
 src=${DEBIAN_SOURCES:-/etc/apt/sources.list.d/debian.sources}
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/dockeripv6/debian13-root"
-hash=$( { cat "$0"; } | sha256sum | cut -c1-16)
+hash=$(sha256sum <"$0" | cut -c1-16)   # the recipe: this script
 dest="$cache/$hash"
 if [ -d "$dest" ]; then echo "$dest"; exit 0; fi
 
