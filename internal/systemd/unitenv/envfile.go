@@ -21,8 +21,8 @@ import (
 //     name ("export FOO=1" among them: systemd has no export);
 //   - a later assignment of a KEY replaces an earlier one (the caller's map does).
 //
-// It returns the assignments in order as [KEY, VALUE] pairs. Invalid UTF-8 is
-// an error, as in systemd (which then refuses the file).
+// It returns the assignments in order as [KEY, VALUE] pairs. CheckFile
+// tells whether systemd would take the file at all.
 func ParseFile(data []byte) [][2]string {
 	p := fileParser{}
 	for _, c := range data {
