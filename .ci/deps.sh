@@ -8,6 +8,7 @@ command -v iptables    >/dev/null || need+=(iptables)
 command -v dbus-daemon >/dev/null || need+=(dbus)
 command -v ip          >/dev/null || need+=(iproute2)
 command -v systemd-nspawn >/dev/null || need+=(systemd-container)   # the real-systemd tier
+command -v mmdebstrap  >/dev/null || need+=(mmdebstrap)       # its Debian 13 root (.ci/debian13-root.sh)
 command -v sshd        >/dev/null || [ -x /usr/sbin/sshd ] || need+=(openssh-server)   # the SSH fleet
 command -v sudo        >/dev/null || need+=(sudo)             # the SSH fleet: a user with passwordless sudo
 dpkg -s libseccomp-dev >/dev/null 2>&1 || need+=(libseccomp-dev)   # runc for the Docker 29 engine

@@ -3,9 +3,10 @@
 # `go test -json` events (.ci/testcount): the fast tier (fake systemd), the
 # mail-host example end to end with OpenTofu (internal/demo/tofu-e2e.sh), then
 # the real-systemd tier (Debian's systemd as PID 1 of a systemd-nspawn
-# container). Fails when any test fails or is skipped (nothing may skip for lack
-# of a prerequisite), when a package fails outside a test, or when a tier runs
-# no test.
+# container), on this machine's tree per engine and on a Debian 13 root.
+# Fails when any test fails or is skipped (nothing may skip for lack of a
+# prerequisite), when a package fails outside a test, or when a tier runs no
+# test.
 #
 #   .ci/test.sh [ENGINES] [ENGINE29_DIR] [TOFU]    TIERS="fast fleet tofu systemd" by default
 set -uo pipefail
@@ -91,6 +92,18 @@ for e in $engines; do
       bash -c "go test -tags systemdtier -json -count=1 -p 1 -timeout 30m $systemd_pkgs ${TESTFLAGS:-}"
   fi
 done
+# The same tier on a Debian 13 root (.ci/debian13-root.sh): its own systemd,
+# docker.service ($DOCKER_OPTS from /etc/default/docker) and docker.io 26
+# with --validate, so one run whatever the engines.
+if [[ " $tiers " == *" systemd "* ]]; then
+  if d13=$(bash "$root/.ci/debian13-root.sh"); then
+    go_tier systemd debian13 --systemd real --root "$d13" -- \
+      env DOCKERIPV6_PROVIDER_BIN="$provider" \
+      bash -c "go test -tags systemdtier -json -count=1 -p 1 -timeout 30m $systemd_pkgs ${TESTFLAGS:-}"
+  else
+    echo "FAIL: the Debian 13 root could not be made"; summary+=("debian13, systemd tier: 0 passed, 1 failed"); tf=$((tf + 1)); status=1
+  fi
+fi
 echo
 for s in "${summary[@]}"; do echo "$s"; done
 echo "total: $tp passed, $tf failed"

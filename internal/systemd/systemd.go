@@ -1,7 +1,8 @@
 // Package systemd is the provider's client for systemd's manager over the
 // D-Bus system bus (github.com/coreos/go-systemd/v22/dbus): restart a unit
-// and wait for the job, read a unit's state, its ExecStart command line, and
-// which of some units are active.
+// and wait for the job, read a unit's state, its ExecStart command line (as
+// systemd holds it, and expanded with the unit's environment as systemd
+// runs it), and which of some units are active.
 //
 // The bus address is DBUS_SYSTEM_BUS_ADDRESS when set, else the standard
 // unix:path=/var/run/dbus/system_bus_socket; that is how tests point it at
@@ -13,11 +14,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/systemd/unitenv"
 )
 
 // DefaultBusAddress is the system bus when DBUS_SYSTEM_BUS_ADDRESS is unset.
@@ -256,8 +260,12 @@ func unitType(unit string) string {
 	return ""
 }
 
-// execCommand is one element of systemd's ExecStart property, a(sasbttttuii).
-type execCommand struct {
+// ExecCommand is one element of systemd's ExecStart property; its field
+// order is systemd's D-Bus signature a(sasbttttuii): path, argv (before
+// $VAR expansion), ignore errors, start and exit timestamps (realtime,
+// monotonic), PID, si_code, status. The sandbox's stand-in manager serves
+// the same type.
+type ExecCommand struct {
 	Path                    string
 	Argv                    []string
 	IgnoreErrors            bool
@@ -270,15 +278,44 @@ type execCommand struct {
 	Status                  int32
 }
 
+// ExecCommandEx is one element of systemd's ExecStartEx property (systemd
+// 243 and later), a(sasasttttuii): ExecCommand with the command's prefixes as
+// words instead of IgnoreErrors ("ignore-failure" for "-", "no-env-expand"
+// for ":", ...).
+type ExecCommandEx struct {
+	Path                    string
+	Argv                    []string
+	Flags                   []string
+	StartTimestamp          uint64
+	StartTimestampMonotonic uint64
+	ExitTimestamp           uint64
+	ExitTimestampMonotonic  uint64
+	PID                     uint32
+	Code                    int32
+	Status                  int32
+}
+
+// FlagNoEnvExpand is ExecStartEx's flag for the ":" prefix: systemd runs
+// the argv as it is, without expanding $VAR.
+const FlagNoEnvExpand = "no-env-expand"
+
+// EnvironmentFile is one element of systemd's EnvironmentFiles property,
+// a(sb): the path and whether it had the "-" prefix (errors ignored).
+type EnvironmentFile struct {
+	Path         string
+	IgnoreErrors bool
+}
+
 // ExecStart returns the binary and the full argv (argv[0] included) of a
-// service's first ExecStart command, e.g. "/usr/sbin/dockerd" and
-// ["/usr/sbin/dockerd", "-H", "fd://", "--containerd=..."].
+// service's first ExecStart command as systemd holds it, before $VAR
+// expansion, e.g. "/usr/sbin/dockerd" and ["/usr/sbin/dockerd", "-H",
+// "fd://", "--containerd=...", "$DOCKER_OPTS"]. Command expands it.
 func (c *Client) ExecStart(ctx context.Context, unit string) (string, []string, error) {
 	p, err := c.conn.GetServicePropertyContext(ctx, unit, "ExecStart")
 	if err != nil {
 		return "", nil, c.wrap("systemd: ExecStart of "+unit, err)
 	}
-	var cmds []execCommand
+	var cmds []ExecCommand
 	if err := dbus.Store([]any{p.Value.Value()}, &cmds); err != nil {
 		return "", nil, fmt.Errorf("systemd: ExecStart of %s has an unexpected type %s: %w", unit, p.Value.Signature(), err)
 	}
@@ -286,6 +323,100 @@ func (c *Client) ExecStart(ctx context.Context, unit string) (string, []string, 
 		return "", nil, fmt.Errorf("systemd: %s has no ExecStart (is the unit loaded? a service?)", unit)
 	}
 	return cmds[0].Path, cmds[0].Argv, nil
+}
+
+// Environment returns a service's Environment= assignments ("KEY=VALUE")
+// and its EnvironmentFile= files, in order.
+func (c *Client) Environment(ctx context.Context, unit string) ([]string, []EnvironmentFile, error) {
+	var env []string
+	var files []EnvironmentFile
+	for _, prop := range []struct {
+		name string
+		dst  any
+	}{{"Environment", &env}, {"EnvironmentFiles", &files}} {
+		p, err := c.conn.GetServicePropertyContext(ctx, unit, prop.name)
+		if err != nil {
+			return nil, nil, c.wrap("systemd: "+prop.name+" of "+unit, err)
+		}
+		if err := dbus.Store([]any{p.Value.Value()}, prop.dst); err != nil {
+			return nil, nil, fmt.Errorf("systemd: %s of %s has an unexpected type %s: %w", prop.name, unit, p.Value.Signature(), err)
+		}
+	}
+	return env, files, nil
+}
+
+// Command returns a service's first ExecStart command as systemd runs it:
+// ExecStart's argv (as it is with the ":" prefix; otherwise) with $VAR and
+// ${VAR} expanded from the unit's
+// Environment= and EnvironmentFile= settings (package unitenv), the files
+// read with read (as the host where the unit runs sees them). An error
+// says why the command line is not known: systemd could not be asked, or
+// the argv cannot be expanded here as systemd would (a required file
+// missing or unreadable, a variable only systemd knows).
+func (c *Client) Command(ctx context.Context, unit string, read unitenv.ReadFunc) (string, []string, error) {
+	path, argv, err := c.ExecStart(ctx, unit)
+	if err != nil {
+		return "", nil, err
+	}
+	if !hasVariable(argv) {
+		return path, argv, nil
+	}
+	if noExpand, err := c.noEnvExpand(ctx, unit); err != nil || noExpand {
+		return path, argv, err
+	}
+	assign, files, err := c.Environment(ctx, unit)
+	if err != nil {
+		return "", nil, err
+	}
+	ufiles := make([]unitenv.File, len(files))
+	for i, f := range files {
+		ufiles[i] = unitenv.File{Path: f.Path, Optional: f.IgnoreErrors}
+	}
+	env, err := unitenv.Environment(assign, ufiles, read)
+	if err == nil {
+		argv, err = unitenv.Expand(argv, env)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: %w", &NotExpandedError{Unit: unit}, err)
+	}
+	return path, argv, nil
+}
+
+// NotExpandedError is Command's error when systemd answered but the argv
+// cannot be expanded here as systemd would.
+type NotExpandedError struct{ Unit string }
+
+func (e *NotExpandedError) Error() string {
+	return "systemd: cannot expand the ExecStart of " + e.Unit + " as systemd would"
+}
+
+// noEnvExpand tells whether the service's first ExecStart has the ":"
+// prefix (ExecStartEx flag no-env-expand). A systemd without ExecStartEx
+// (before 243) has no such prefix either.
+func (c *Client) noEnvExpand(ctx context.Context, unit string) (bool, error) {
+	p, err := c.conn.GetServicePropertyContext(ctx, unit, "ExecStartEx")
+	if err != nil {
+		var derr dbus.Error
+		if errors.As(err, &derr) && derr.Name == "org.freedesktop.DBus.Error.UnknownProperty" {
+			return false, nil
+		}
+		return false, c.wrap("systemd: ExecStartEx of "+unit, err)
+	}
+	var cmds []ExecCommandEx
+	if err := dbus.Store([]any{p.Value.Value()}, &cmds); err != nil {
+		return false, fmt.Errorf("systemd: ExecStartEx of %s has an unexpected type %s: %w", unit, p.Value.Signature(), err)
+	}
+	return len(cmds) > 0 && slices.Contains(cmds[0].Flags, FlagNoEnvExpand), nil
+}
+
+// hasVariable tells whether a word of argv has a $.
+func hasVariable(argv []string) bool {
+	for _, a := range argv {
+		if strings.Contains(a, "$") {
+			return true
+		}
+	}
+	return false
 }
 
 // ActiveUnits returns the ActiveState of each named unit ("active",

@@ -1,7 +1,9 @@
 // Package systemdtier holds the tests of the real-systemd tier: the built
 // provider binary, driven by the real terraform CLI, restarts Debian's
-// docker.service through Debian's systemd 252 (PID 1 of a systemd-nspawn
-// container booting this machine's root tree) over the real system D-Bus.
+// docker.service through Debian's systemd (PID 1 of a systemd-nspawn
+// container booting this machine's root tree, Debian 12 with systemd 252, or
+// a Debian 13 root with systemd 257 and docker.io 26: --root, see
+// .ci/debian13-root.sh) over the real system D-Bus.
 //
 // The tests are behind the build tag systemdtier, so `go test ./...` and the
 // fast tier never compile them; with the tag they fail (never skip) outside

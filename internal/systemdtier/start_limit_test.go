@@ -8,8 +8,8 @@ import (
 )
 
 // d. Debian's docker.service has StartLimitBurst=3 in StartLimitInterval=60s
-// (and Restart=on-failure, so systemd retries a failed start on its own,
-// which counts too). A fourth start within a minute is refused ("Start
+// (and Restart=on-failure on Debian 12, Restart=always on 13, so systemd
+// retries a failed start on its own, which counts too). A fourth start within a minute is refused ("Start
 // request repeated too quickly", result start-limit-hit) and docker.socket
 // fails with it (service-start-limit-hit), so socket activation cannot bring
 // dockerd back either. The provider must clear that (ResetFailedUnit, like

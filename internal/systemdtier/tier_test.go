@@ -30,12 +30,18 @@ func TestRealSystemd_tier(t *testing.T) {
 		k, v, _ := strings.Cut(l, "=")
 		props[k] = v
 	}
-	if props["FragmentPath"] != "/lib/systemd/system/docker.service" {
-		t.Errorf("docker.service comes from %q, not Debian's unit", props["FragmentPath"])
+	// Debian's unit: in /lib on 12, in /usr/lib (merged /usr) with
+	// Restart=always on 13; the start limit is the same.
+	fragment, restart := "/lib/systemd/system/docker.service", "on-failure"
+	if release := debianRelease(t); release == "13" {
+		fragment, restart = "/usr/lib/systemd/system/docker.service", "always"
 	}
-	if props["Restart"] != "on-failure" || props["StartLimitBurst"] != "3" || props["StartLimitIntervalUSec"] != "1min" {
-		t.Errorf("docker.service Restart=%s StartLimitBurst=%s StartLimitIntervalUSec=%s, want Debian's on-failure, 3, 1min",
-			props["Restart"], props["StartLimitBurst"], props["StartLimitIntervalUSec"])
+	if props["FragmentPath"] != fragment {
+		t.Errorf("docker.service comes from %q, not Debian's unit %s", props["FragmentPath"], fragment)
+	}
+	if props["Restart"] != restart || props["StartLimitBurst"] != "3" || props["StartLimitIntervalUSec"] != "1min" {
+		t.Errorf("docker.service Restart=%s StartLimitBurst=%s StartLimitIntervalUSec=%s, want Debian's %s, 3, 1min",
+			props["Restart"], props["StartLimitBurst"], props["StartLimitIntervalUSec"], restart)
 	}
 	if !strings.Contains(props["TriggeredBy"], "docker.socket") || !strings.Contains(props["ExecStart"], "-H fd://") {
 		t.Errorf("docker.service is not socket-activated: TriggeredBy=%s ExecStart=%s", props["TriggeredBy"], props["ExecStart"])
@@ -105,4 +111,21 @@ func TestRealSystemd_tier(t *testing.T) {
 			t.Errorf("a default route (%s): %s", fam, out)
 		}
 	}
+}
+
+// debianRelease is the container's Debian major release (VERSION_ID in
+// /etc/os-release: "12", "13").
+func debianRelease(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VERSION_ID="); ok {
+			return strings.Trim(v, `"`)
+		}
+	}
+	t.Fatalf("/etc/os-release has no VERSION_ID:\n%s", b)
+	return ""
 }

@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall/nft"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/hostcheck"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/systemd"
 )
 
 // Observe gathers what the running dockerd shows of the daemon.json keys the
@@ -150,15 +152,19 @@ func countProcesses(comm string) int {
 	return n
 }
 
-// DaemonFlags is the unit's dockerd command line without argv[0] and without
-// --config-file (the flags a daemon.json must not repeat).
+// DaemonFlags is the unit's dockerd command line as systemd runs it ($VAR
+// and ${VAR} expanded from the unit's Environment= and EnvironmentFile=,
+// the files read here, where dockerd runs), without argv[0] and without
+// --config-file (the flags a daemon.json must not repeat). A
+// *systemd.NotExpandedError means systemd answered but the command line
+// cannot be told.
 func (l *Host) DaemonFlags(ctx context.Context, unit string) (bin string, flags []string, err error) {
 	mgr, err := l.DialManager(ctx)
 	if err != nil {
 		return "", nil, err
 	}
 	defer mgr.Close()
-	bin, argv, err := mgr.ExecStart(ctx, unit)
+	bin, argv, err := mgr.Command(ctx, unit, os.ReadFile)
 	if err != nil {
 		return "", nil, err
 	}
@@ -167,9 +173,16 @@ func (l *Host) DaemonFlags(ctx context.Context, unit string) (bin string, flags 
 
 // ValidateConfig runs `dockerd --validate` (23.0+) on candidate with the
 // unit's own flags, so a key given both as a flag and in the file is caught.
-// An error means the check could not run (no dockerd binary found, ...).
+// An error means the check could not run (no dockerd binary found, the
+// unit's command line cannot be expanded, ...).
 func (l *Host) ValidateConfig(ctx context.Context, unit string, v daemonconfig.DockerVersion, candidate []byte) (bool, string, error) {
 	bin, args, err := l.DaemonFlags(ctx, unit)
+	var notExpanded *systemd.NotExpandedError
+	if errors.As(err, &notExpanded) {
+		// Without its own flags dockerd could refuse a file the unit accepts,
+		// or accept one the unit's flags conflict with.
+		return false, "", fmt.Errorf("dockerd --validate did not run: %w", err)
+	}
 	if err != nil || bin == "" {
 		// Without the unit's command line, only a dockerd on PATH of the running
 		// daemon's own release can judge the file (another one would judge it

@@ -61,6 +61,7 @@ func TestPropertySignatures(t *testing.T) {
 		"StateChangeTimestamp": "t", "Job": "(uo)", "LoadError": "(ss)", "CanStart": "b",
 		"MainPID": "u", "ExecMainPID": "u", "ExecMainStatus": "i", "ExecMainCode": "i", "NRestarts": "u",
 		"Result": "s", "Type": "s", "ExecStart": "a(sasbttttuii)", "ExecMainStartTimestamp": "t",
+		"Environment": "as", "EnvironmentFiles": "a(sb)", "ExecStartEx": "a(sasasttttuii)",
 	}
 	for name, sig := range want {
 		v, ok := all[name]
@@ -76,17 +77,8 @@ func TestPropertySignatures(t *testing.T) {
 		t.Errorf("new service state %v/%v/%v", all["LoadState"], all["ActiveState"], all["SubState"])
 	}
 
-	// ExecStart decodes into systemd's struct layout.
-	type execCmd struct {
-		Path         string
-		Argv         []string
-		IgnoreErrors bool
-		T1, T2       uint64
-		T3, T4       uint64
-		PID          uint32
-		Code, Status int32
-	}
-	var cmds []execCmd
+	// ExecStart decodes into systemd's struct layout (the client's type).
+	var cmds []systemd.ExecCommand
 	if err := dbus.Store([]any{overTheWire(t, all["ExecStart"])}, &cmds); err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +204,8 @@ func TestManagerOverBus(t *testing.T) {
 	fakeUnits := filepath.Join(dir, "fake-units")
 
 	var svc *ProcessService
-	script := `echo "demo starting"; if [ -f ` + failFile + ` ]; then echo "demo: bad config" >&2; exit 3; fi; trap "echo demo reloaded" HUP; echo $$ > ` + readyFile + `.tmp; mv ` + readyFile + `.tmp ` + readyFile + `; while :; do sleep 0.1; done`
+	// Args are a unit's ExecStart words, expanded as systemd does: $$$$ is the shell's $$.
+	script := `echo "demo starting"; if [ -f ` + failFile + ` ]; then echo "demo: bad config" >&2; exit 3; fi; trap "echo demo reloaded" HUP; echo $$$$ > ` + readyFile + `.tmp; mv ` + readyFile + `.tmp ` + readyFile + `; while :; do sleep 0.1; done`
 	svc = NewProcessService(ProcessConfig{
 		Unit: "demo.service", Description: "Demo", Path: "/bin/sh", Args: []string{"-c", script},
 		Env: []string{"PATH=/usr/bin:/bin"}, LogPath: logFile,
@@ -400,5 +393,121 @@ func TestProcessServiceTimeouts(t *testing.T) {
 	st = slow.Status()
 	if err == nil || st.ActiveState != "failed" || st.Result != "timeout" || st.MainPID != 0 {
 		t.Fatalf("start that never gets ready: %v, %+v", err, st)
+	}
+}
+
+// The unit's Environment= and EnvironmentFile= settings are served over the
+// bus, the client expands ExecStart with them as systemd does, and the
+// stand-in starts the process with the same expanded argv; a required file
+// that is missing fails the start, as in systemd.
+func TestManagerEnvironmentOverBus(t *testing.T) {
+	addr := startBus(t)
+	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", addr)
+	dir := t.TempDir()
+	argsFile, optsFile, required := filepath.Join(dir, "args"), filepath.Join(dir, "default"), filepath.Join(dir, "required")
+	if err := os.WriteFile(optsFile, []byte("# like /etc/default/docker\nDEMO_OPTS=\"--one 1  --two\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(required, []byte("NAME=from-file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := `printf '%s\n' "$@" > ` + argsFile + `.tmp; mv ` + argsFile + `.tmp ` + argsFile + `; while :; do sleep 0.1; done`
+	var svc *ProcessService
+	svc = NewProcessService(ProcessConfig{
+		Unit: "demo.service", Description: "Demo", Path: "/bin/sh",
+		Args:            []string{"-c", script, "demo", "$DEMO_OPTS", "--name=${NAME}", "$UNSET", "$$"},
+		UnitEnvironment: []string{"NAME=from-environment"},
+		EnvironmentFiles: []systemd.EnvironmentFile{
+			{Path: optsFile, IgnoreErrors: true}, {Path: filepath.Join(dir, "absent"), IgnoreErrors: true}, {Path: required},
+		},
+		Env: []string{"PATH=/usr/bin:/bin"}, LogPath: filepath.Join(dir, "log"),
+		StartTimeout: 10 * time.Second, StopTimeout: 5 * time.Second,
+		Ready: func(ctx context.Context) error {
+			for {
+				if _, err := os.Stat(argsFile); err == nil {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		},
+	})
+	t.Cleanup(func() { _ = svc.Stop(context.Background()) })
+	m, err := Export(connect(t, addr), Options{Services: map[string]Service{"demo.service": svc}, FakeUnitsFile: filepath.Join(dir, "fake-units")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := systemd.Dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	env, files, err := c.Environment(ctx, "demo.service")
+	if err != nil || strings.Join(env, ",") != "NAME=from-environment" || len(files) != 3 || files[0] != (systemd.EnvironmentFile{Path: optsFile, IgnoreErrors: true}) || files[2].IgnoreErrors {
+		t.Fatalf("Environment = %q, %+v, %v", env, files, err)
+	}
+	want := []string{"/bin/sh", "-c", script, "demo", "--one", "1", "--two", "--name=from-file", "$"}
+	_, argv, err := c.Command(ctx, "demo.service", os.ReadFile)
+	if err != nil || strings.Join(argv, "\x00") != strings.Join(want, "\x00") {
+		t.Fatalf("Command = %q, %v; want %q", argv, err, want)
+	}
+	if r, err := c.Restart(ctx, "demo.service", 20*time.Second); err != nil || r != "done" {
+		t.Fatalf("restart: %q %v", r, err)
+	}
+	got, err := os.ReadFile(argsFile)
+	if err != nil || string(got) != strings.Join(want[4:], "\n")+"\n" {
+		t.Fatalf("the process got %q (%v), want %q", got, err, want[4:])
+	}
+
+	// The required file gone: the client cannot expand, and the start fails.
+	if err := os.Remove(required); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.Command(ctx, "demo.service", os.ReadFile)
+	if err == nil || err.Error() != "systemd: cannot expand the ExecStart of demo.service as systemd would: EnvironmentFile="+required+": open "+required+": no such file or directory" {
+		t.Fatalf("Command without the required file: %v", err)
+	}
+	r, err := c.Restart(ctx, "demo.service", 20*time.Second)
+	if r != "failed" || err == nil || !strings.Contains(err.Error(), "service result resources") {
+		t.Fatalf("restart without the required file: %q %v", r, err)
+	}
+}
+
+// ExecStart=:/path ... (ExecStartEx flag no-env-expand): systemd runs the
+// words as they are, and so does Command.
+func TestManagerNoEnvExpandOverBus(t *testing.T) {
+	addr := startBus(t)
+	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", addr)
+	dir := t.TempDir()
+	svc := NewProcessService(ProcessConfig{
+		Unit: "demo.service", Description: "Demo", Path: "/bin/echo",
+		Args: []string{"$DEMO_OPTS", "${NAME}"}, UnitEnvironment: []string{"DEMO_OPTS=--x", "NAME=n"},
+		EnvironmentFiles: []systemd.EnvironmentFile{{Path: filepath.Join(dir, "absent")}}, NoEnvExpand: true,
+	})
+	m, err := Export(connect(t, addr), Options{Services: map[string]Service{"demo.service": svc}, FakeUnitsFile: filepath.Join(dir, "fake-units")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := systemd.Dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, argv, err := c.Command(ctx, "demo.service", os.ReadFile)
+	if err != nil || strings.Join(argv, " ") != "/bin/echo $DEMO_OPTS ${NAME}" {
+		t.Fatalf("Command with the : prefix = %q, %v; want the words as they are", argv, err)
+	}
+	if got, err := svc.expandedArgs(); err != nil || strings.Join(got, " ") != "$DEMO_OPTS ${NAME}" {
+		t.Fatalf("the stand-in would start %q, %v", got, err)
 	}
 }

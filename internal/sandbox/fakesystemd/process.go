@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/systemd"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/systemd/unitenv"
 )
 
 // ProcessConfig describes a service run as one main process, like a systemd
@@ -20,8 +23,17 @@ type ProcessConfig struct {
 	Unit        string   // e.g. "docker.service", used in log lines
 	Description string   // unit Description
 	Path        string   // executable
-	Args        []string // arguments after argv[0]
+	Args        []string // arguments after argv[0], before $VAR expansion
 	Env         []string // full environment of the process
+	// UnitEnvironment ("KEY=VALUE") and EnvironmentFiles are the unit's
+	// Environment= and EnvironmentFile= settings: served as properties, and
+	// used as systemd does to expand $VAR and ${VAR} in Args at each start
+	// (a required file that cannot be read fails the start, result
+	// "resources"). They are not added to Env.
+	UnitEnvironment  []string
+	EnvironmentFiles []systemd.EnvironmentFile
+	// NoEnvExpand is ExecStart's ":" prefix: Args are used as they are.
+	NoEnvExpand bool
 	// LogPath receives the process's stdout and stderr (opened for append)
 	// plus systemd-style lines about the unit ("Started ...", "Main process
 	// exited ..."), like the journal would show for `journalctl -u UNIT -o cat`.
@@ -82,6 +94,11 @@ func NewProcessService(cfg ProcessConfig) *ProcessService {
 			Path: cfg.Path,
 			Argv: append([]string{cfg.Path}, cfg.Args...),
 		}},
+		Environment:      cfg.UnitEnvironment,
+		EnvironmentFiles: cfg.EnvironmentFiles,
+	}
+	if cfg.NoEnvExpand {
+		s.st.ExecFlags = []string{systemd.FlagNoEnvExpand}
 	}
 	s.st.StateChange = s.st.InactiveEnter
 	return s
@@ -174,12 +191,19 @@ func (s *ProcessService) Start(ctx context.Context) error {
 		}
 		out = f
 	}
-	cmd := exec.Command(s.cfg.Path, s.cfg.Args...)
+	args, err := s.expandedArgs()
+	if err != nil {
+		if out != nil {
+			out.Close()
+		}
+		return s.failStart("resources", err)
+	}
+	cmd := exec.Command(s.cfg.Path, args...)
 	cmd.Env = s.cfg.Env
 	cmd.Stdout, cmd.Stderr = out, out
 	// Own process group: a terminal's Ctrl-C must not reach the daemon.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err := s.cfg.StartProcess(cmd)
+	err = s.cfg.StartProcess(cmd)
 	if out != nil {
 		out.Close() // the child has its own descriptor
 	}
@@ -439,4 +463,25 @@ func statusName(code, status int32) string {
 
 func describeExit(code, status int32) string {
 	return fmt.Sprintf("code=%s, status=%s", codeName(code), statusName(code, status))
+}
+
+// expandedArgs are Args with $VAR and ${VAR} expanded from the unit's
+// environment settings, as systemd does.
+func (s *ProcessService) expandedArgs() ([]string, error) {
+	if s.cfg.NoEnvExpand {
+		return s.cfg.Args, nil
+	}
+	files := make([]unitenv.File, len(s.cfg.EnvironmentFiles))
+	for i, f := range s.cfg.EnvironmentFiles {
+		files[i] = unitenv.File{Path: f.Path, Optional: f.IgnoreErrors}
+	}
+	env, err := unitenv.Environment(s.cfg.UnitEnvironment, files, os.ReadFile)
+	if err != nil {
+		return nil, fmt.Errorf("failed to load environment files: %w", err)
+	}
+	argv, err := unitenv.Expand(append([]string{s.cfg.Path}, s.cfg.Args...), env)
+	if err != nil {
+		return nil, err
+	}
+	return argv[1:], nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/systemd"
 )
 
 // JobProperty is the Unit's Job property, systemd signature (uo).
@@ -62,19 +64,37 @@ func serviceProperties(st Status) map[string]dbus.Variant {
 	if execStart == nil {
 		execStart = []ExecCommand{}
 	}
+	env, files := st.Environment, st.EnvironmentFiles
+	if env == nil {
+		env = []string{}
+	}
+	if files == nil {
+		files = []systemd.EnvironmentFile{}
+	}
+	execStartEx := make([]systemd.ExecCommandEx, len(execStart))
+	for i, c := range execStart {
+		flags := append([]string{}, st.ExecFlags...)
+		execStartEx[i] = systemd.ExecCommandEx{Path: c.Path, Argv: c.Argv, Flags: flags,
+			StartTimestamp: c.StartTimestamp, StartTimestampMonotonic: c.StartTimestampMonotonic,
+			ExitTimestamp: c.ExitTimestamp, ExitTimestampMonotonic: c.ExitTimestampMonotonic,
+			PID: c.PID, Code: c.Code, Status: c.Status}
+	}
 	props := map[string]dbus.Variant{
-		"Type":           dbus.MakeVariant(st.Type),
-		"Restart":        dbus.MakeVariant("no"),
-		"Result":         dbus.MakeVariant(st.Result),
-		"MainPID":        dbus.MakeVariant(st.MainPID),
-		"ControlPID":     dbus.MakeVariant(uint32(0)),
-		"ExecMainPID":    dbus.MakeVariant(st.ExecMainPID),
-		"ExecMainCode":   dbus.MakeVariant(st.ExecMainCode),
-		"ExecMainStatus": dbus.MakeVariant(st.ExecMainStatus),
-		"NRestarts":      dbus.MakeVariant(st.NRestarts),
-		"ExecStart":      dbus.MakeVariant(execStart),
-		"ExecReload":     dbus.MakeVariant([]ExecCommand{}),
-		"StatusText":     dbus.MakeVariant(""),
+		"ExecStartEx":      dbus.MakeVariant(execStartEx),
+		"Environment":      dbus.MakeVariant(env),
+		"EnvironmentFiles": dbus.MakeVariant(files),
+		"Type":             dbus.MakeVariant(st.Type),
+		"Restart":          dbus.MakeVariant("no"),
+		"Result":           dbus.MakeVariant(st.Result),
+		"MainPID":          dbus.MakeVariant(st.MainPID),
+		"ControlPID":       dbus.MakeVariant(uint32(0)),
+		"ExecMainPID":      dbus.MakeVariant(st.ExecMainPID),
+		"ExecMainCode":     dbus.MakeVariant(st.ExecMainCode),
+		"ExecMainStatus":   dbus.MakeVariant(st.ExecMainStatus),
+		"NRestarts":        dbus.MakeVariant(st.NRestarts),
+		"ExecStart":        dbus.MakeVariant(execStart),
+		"ExecReload":       dbus.MakeVariant([]ExecCommand{}),
+		"StatusText":       dbus.MakeVariant(""),
 	}
 	ts(props, "ExecMainStartTimestamp", st.ExecMainStart)
 	ts(props, "ExecMainExitTimestamp", st.ExecMainExit)

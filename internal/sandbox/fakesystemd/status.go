@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/systemd"
 )
 
 // Unit and job states, as systemd spells them.
@@ -61,21 +63,9 @@ func Now() Timestamp {
 	}
 }
 
-// ExecCommand is one entry of a service's ExecStart property; its field order
-// is systemd's D-Bus signature (sasbttttuii): path, argv, ignore errors, start
-// and exit timestamps (realtime, monotonic), PID, si_code, status.
-type ExecCommand struct {
-	Path                    string
-	Argv                    []string
-	IgnoreErrors            bool
-	StartTimestamp          uint64
-	StartTimestampMonotonic uint64
-	ExitTimestamp           uint64
-	ExitTimestampMonotonic  uint64
-	PID                     uint32
-	Code                    int32
-	Status                  int32
-}
+// ExecCommand is one entry of a service's ExecStart property: the client's
+// own type (systemd's D-Bus signature sasbttttuii), so the two cannot drift.
+type ExecCommand = systemd.ExecCommand
 
 // Status is what a unit reports through its properties.
 type Status struct {
@@ -102,6 +92,12 @@ type Status struct {
 	StateChange   Timestamp
 
 	ExecStart []ExecCommand
+	// ExecFlags are ExecStartEx's flags of the command (e.g. no-env-expand).
+	ExecFlags []string
+	// Environment ("KEY=VALUE") and EnvironmentFiles are the unit's
+	// Environment= and EnvironmentFile= settings.
+	Environment      []string
+	EnvironmentFiles []systemd.EnvironmentFile
 }
 
 // Service is a unit whose jobs do real work. Methods block until the job's

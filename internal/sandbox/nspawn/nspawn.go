@@ -53,7 +53,13 @@ const scratchPrefix = "dockeripv6-nspawn."
 
 // Config says what to boot and run.
 type Config struct {
-	Engine      string   // "20" or "29"
+	Engine string // "20" or "29"; with Root, the root's docker.io major version (RootEngine)
+	// Root is a root tree to boot instead of this machine's own (for
+	// example a Debian 13 root, .ci/debian13-root.sh); "" boots /. It runs
+	// its own docker.io and docker.service unchanged; this machine's
+	// /usr/local (Go, terraform) and Go caches are bound into it so the
+	// command can run there (ToolBinds).
+	Root        string
 	Engine29Bin string   // directory with dockerd, docker-proxy, runc (engine 29)
 	Command     []string // the command and its arguments
 	Dir         string   // working directory of the command (inside the container: the same path)
@@ -76,7 +82,8 @@ func (cfg Config) inner() inner.Config {
 }
 
 // DropIn is the docker.service drop-in for engine 29: the same unit (socket
-// activation with -H fd://, Debian's containerd.service), another dockerd.
+// activation with -H fd://, Debian's containerd.service, $DOCKER_OPTS from
+// /etc/default/docker), another dockerd.
 // Engine 20 runs Debian's unit unchanged (nil).
 func DropIn(cfg Config) []byte {
 	if cfg.Engine != "29" {
@@ -86,7 +93,7 @@ func DropIn(cfg Config) []byte {
 # docker.socket, with the Docker 29 engine instead of /usr/sbin/dockerd.
 [Service]
 ExecStart=
-ExecStart=` + DockerdPath(cfg) + ` -H fd:// --containerd=/run/containerd/containerd.sock
+ExecStart=` + DockerdPath(cfg) + ` -H fd:// --containerd=/run/containerd/containerd.sock $DOCKER_OPTS
 Environment=PATH=` + cfg.Engine29Bin + `:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 `)
 }
@@ -104,7 +111,8 @@ var keepUnits = map[string]bool{
 // MaskedUnits lists the units to mask: enabled in root's /etc/systemd/system
 // but not needed by the tier.
 func MaskedUnits(root string) []string {
-	set := map[string]bool{"console-getty.service": true, "getty@tty1.service": true}
+	// systemd-modules-load cannot load modules in a container (Debian 13's fails).
+	set := map[string]bool{"console-getty.service": true, "getty@tty1.service": true, "systemd-modules-load.service": true}
 	dirs, _ := filepath.Glob(filepath.Join(root, "etc/systemd/system/*.wants"))
 	for _, d := range dirs {
 		ents, _ := os.ReadDir(d)
@@ -217,8 +225,8 @@ func (r *run) setup() error {
 	}
 	// Non-recursive: the container sees the root file system only, not
 	// /proc, /sys, /dev or anything mounted below /.
-	if err := unix.Mount("/", r.root(), "", unix.MS_BIND, ""); err != nil {
-		return fmt.Errorf("bind / to %s: %w", r.root(), err)
+	if err := unix.Mount(r.cfg.tree(), r.root(), "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind %s to %s: %w", r.cfg.tree(), r.root(), err)
 	}
 	// nspawn keeps its state in /run/systemd, which is not a tmpfs on the host.
 	if err := os.MkdirAll("/run/systemd", 0o755); err != nil {
@@ -233,6 +241,82 @@ func (r *run) setup() error {
 }
 
 func (r *run) root() string { return filepath.Join(r.scratch, "root") }
+
+// tree is the root tree booted: Root, or this machine's /.
+func (cfg Config) tree() string {
+	if cfg.Root != "" {
+		return cfg.Root
+	}
+	return "/"
+}
+
+// ToolBinds are the nspawn options that bring this machine's tools into a
+// root other than its own: /usr/local (Go, terraform) read-only, and Go's
+// module and build caches (GOMODCACHE, GOCACHE, or their defaults under
+// $HOME) read-write, each at its own path. None for this machine's own root.
+func ToolBinds(cfg Config, env []string) []string {
+	if cfg.Root == "" {
+		return nil
+	}
+	get := func(k string) string {
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, k+"="); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	home := get("HOME")
+	if home == "" {
+		home = "/root"
+	}
+	modcache, gocache := get("GOMODCACHE"), get("GOCACHE")
+	if modcache == "" {
+		gopath := get("GOPATH")
+		if gopath == "" {
+			gopath = filepath.Join(home, "go")
+		}
+		modcache = filepath.Join(strings.Split(gopath, ":")[0], "pkg", "mod")
+	}
+	if gocache == "" {
+		gocache = filepath.Join(home, ".cache", "go-build")
+	}
+	binds := []string{"--bind-ro=/usr/local"}
+	for _, d := range []string{modcache, gocache} {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			binds = append(binds, "--bind="+d)
+		}
+	}
+	return binds
+}
+
+// RootEngine is the major version of the docker.io package installed in
+// root ("26" for Debian 13's 26.1.5+dfsg1-9), from its dpkg status file:
+// root's binaries are not run on this machine, whose C library may be older.
+func RootEngine(root string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(root, "var/lib/dpkg/status"))
+	if err != nil {
+		return "", fmt.Errorf("%s is not a Debian root tree: %w", root, err)
+	}
+	for _, para := range strings.Split(string(b), "\n\n") {
+		if !strings.Contains("\n"+para+"\n", "\nPackage: docker.io\n") {
+			continue
+		}
+		for _, line := range strings.Split(para, "\n") {
+			if v, ok := strings.CutPrefix(line, "Version: "); ok {
+				if i := strings.IndexByte(v, ':'); i >= 0 {
+					v = v[i+1:] // epoch
+				}
+				major, _, _ := strings.Cut(v, ".")
+				if _, err := strconv.Atoi(major); err != nil {
+					return "", fmt.Errorf("%s: docker.io version %q", root, v)
+				}
+				return major, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("%s has no docker.io package installed", root)
+}
 
 // Machine is the container's machine name (and host name).
 const Machine = "dockeripv6-systemd"
@@ -279,7 +363,7 @@ func (r *run) boot(sigs <-chan os.Signal) error {
 		return err
 	}
 	defer console.Close()
-	args := NspawnArgs(r.scratch, r.root(), MaskedUnits("/"), r.cfg.Engine == "29", r.cfg.Dir)
+	args := append(ToolBinds(r.cfg, r.cfg.Env), NspawnArgs(r.scratch, r.root(), MaskedUnits(r.cfg.tree()), r.cfg.Engine == "29", r.cfg.Dir)...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(cleanEnv(os.Environ()), "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1")
 	cmd.Stdout, cmd.Stderr = console, console
@@ -336,7 +420,7 @@ func (r *run) boot(sigs <-chan os.Signal) error {
 	if _, err := r.inside(ctx, "mkdir", "-p", sandbox.StateDir); err != nil {
 		return err
 	}
-	r.logf("systemd booted in %s (container PID 1 is %d, engine %s)", time.Since(start).Round(10*time.Millisecond), r.pid1, r.cfg.Engine)
+	r.logf("systemd booted %s in %s (container PID 1 is %d, engine %s)", r.cfg.tree(), time.Since(start).Round(10*time.Millisecond), r.pid1, r.cfg.Engine)
 	return nil
 }
 

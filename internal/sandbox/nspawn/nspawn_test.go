@@ -64,7 +64,7 @@ func TestMaskedUnits(t *testing.T) {
 		}
 	}
 	got := MaskedUnits(root)
-	want := []string{"apt-daily.timer", "console-getty.service", "getty@tty1.service", "postgresql.service", "ssh.service", "systemd-timesyncd.service"}
+	want := []string{"apt-daily.timer", "console-getty.service", "getty@tty1.service", "postgresql.service", "ssh.service", "systemd-modules-load.service", "systemd-timesyncd.service"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("MaskedUnits = %q, want %q", got, want)
 	}
@@ -75,8 +75,9 @@ func TestDropIn(t *testing.T) {
 		t.Fatalf("engine 20 runs Debian's unit unchanged, got a drop-in:\n%s", d)
 	}
 	d := string(DropIn(Config{Engine: "29", Engine29Bin: "/cache/bin"}))
-	// ExecStart= first clears Debian's; -H fd:// keeps socket activation.
-	if !strings.Contains(d, "\nExecStart=\nExecStart=/cache/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock\n") {
+	// ExecStart= first clears Debian's; -H fd:// keeps socket activation,
+	// $DOCKER_OPTS Debian's /etc/default/docker.
+	if !strings.Contains(d, "\nExecStart=\nExecStart=/cache/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock $DOCKER_OPTS\n") {
 		t.Fatalf("engine 29 drop-in:\n%s", d)
 	}
 	if !strings.Contains(d, "Environment=PATH=/cache/bin:") {
@@ -166,5 +167,61 @@ func TestRemoveScratchNeverEmptiesRoot(t *testing.T) {
 func TestUnescapeMount(t *testing.T) {
 	if got := unescapeMount(`/var/tmp/a\040b`); got != "/var/tmp/a b" {
 		t.Fatalf("unescapeMount = %q", got)
+	}
+}
+
+func TestToolBinds(t *testing.T) {
+	if b := ToolBinds(Config{}, nil); b != nil {
+		t.Fatalf("this machine's own root needs no binds, got %q", b)
+	}
+	dir := t.TempDir()
+	mod, cache := filepath.Join(dir, "mod"), filepath.Join(dir, "cache")
+	if err := os.Mkdir(mod, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// GOCACHE does not exist: not bound (nspawn would refuse the boot).
+	got := ToolBinds(Config{Root: "/r"}, []string{"GOMODCACHE=" + mod, "GOCACHE=" + cache, "HOME=/nowhere"})
+	want := []string{"--bind-ro=/usr/local", "--bind=" + mod}
+	if !slices.Equal(got, want) {
+		t.Fatalf("ToolBinds = %q, want %q", got, want)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "home", "go", "pkg", "mod"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "home", ".cache", "go-build"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got = ToolBinds(Config{Root: "/r"}, []string{"HOME=" + filepath.Join(dir, "home")})
+	want = []string{"--bind-ro=/usr/local", "--bind=" + filepath.Join(dir, "home", "go", "pkg", "mod"), "--bind=" + filepath.Join(dir, "home", ".cache", "go-build")}
+	if !slices.Equal(got, want) {
+		t.Fatalf("ToolBinds with defaults under HOME = %q, want %q", got, want)
+	}
+}
+
+func TestRootEngine(t *testing.T) {
+	root := t.TempDir()
+	if _, err := RootEngine(root); err == nil || !strings.Contains(err.Error(), "is not a Debian root tree") {
+		t.Fatalf("no dpkg status: %v", err)
+	}
+	status := filepath.Join(root, "var/lib/dpkg/status")
+	if err := os.MkdirAll(filepath.Dir(status), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(s string) {
+		if err := os.WriteFile(status, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("Package: docker-cli\nVersion: 26.1.5+dfsg1-9+b9\n\nPackage: dbus\nVersion: 1.16.2-2\n")
+	if _, err := RootEngine(root); err == nil || !strings.Contains(err.Error(), "has no docker.io package installed") {
+		t.Fatalf("no docker.io: %v", err)
+	}
+	write("Package: dbus\nVersion: 1.16.2-2\n\nPackage: docker.io\nStatus: install ok installed\nVersion: 26.1.5+dfsg1-9+b9\n")
+	if e, err := RootEngine(root); err != nil || e != "26" {
+		t.Fatalf("RootEngine = %q, %v; want 26", e, err)
+	}
+	write("Package: docker.io\nVersion: 1:x.y\n")
+	if _, err := RootEngine(root); err == nil || !strings.Contains(err.Error(), `docker.io version "x.y"`) {
+		t.Fatalf("bad version: %v", err)
 	}
 }

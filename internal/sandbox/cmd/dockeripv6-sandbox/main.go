@@ -4,7 +4,7 @@
 // inside a systemd-nspawn container where Debian's systemd is PID 1 and runs
 // Debian's docker.service. See internal/sandbox/README.md.
 //
-//	dockeripv6-sandbox [--systemd fake|real] [--engine 20|29] [--engine29-dir DIR] -- COMMAND [ARGS...]
+//	dockeripv6-sandbox [--systemd fake|real [--root DIR]] [--engine 20|29] [--engine29-dir DIR] -- COMMAND [ARGS...]
 //
 // It exits with the command's exit code (128+N if the command died of signal
 // N), or 125 when the sandbox itself could not be set up.
@@ -43,7 +43,7 @@ runc github.com/opencontainers/runc@v1.2.6 tags=seccomp cgo=1
 `
 
 func usage() {
-	fmt.Fprintf(os.Stderr, `usage: dockeripv6-sandbox [--systemd fake|real] [--engine 20|29] [--engine29-dir DIR] -- COMMAND [ARGS...]
+	fmt.Fprintf(os.Stderr, `usage: dockeripv6-sandbox [--systemd fake|real [--root DIR]] [--engine 20|29] [--engine29-dir DIR] -- COMMAND [ARGS...]
 
 Runs COMMAND in fresh mount, network and PID namespaces with a private dockerd
 (DOCKER_HOST=unix:///run/docker.sock), a private D-Bus system bus with a
@@ -72,7 +72,8 @@ func defaultEngine29Dir() string {
 func main() {
 	engine := flag.String("engine", "20", "Docker engine: 20 (Debian's docker.io) or 29 (built by internal/sandbox/engine29.sh)")
 	dir29 := flag.String("engine29-dir", defaultEngine29Dir(), "engine-29 cache directory (binaries in DIR/bin, versions in DIR/stamp)")
-	systemdMode := flag.String("systemd", "fake", "systemd manager: fake (the stand-in, fast) or real (Debian's systemd 252 as PID 1 of a systemd-nspawn container)")
+	rootDir := flag.String("root", "", "with --systemd real: a root tree to boot instead of this machine's (e.g. the Debian 13 root .ci/debian13-root.sh makes); the engine is its own docker.io")
+	systemdMode := flag.String("systemd", "fake", "systemd manager: fake (the stand-in, fast) or real (Debian's systemd as PID 1 of a systemd-nspawn container booting this machine's tree, or --root)")
 	flag.Usage = usage
 	flag.Parse()
 	cmd := flag.Args()
@@ -81,16 +82,24 @@ func main() {
 		os.Exit(2)
 	}
 	cfg := inner.Config{Engine: *engine, Engine29Bin: filepath.Join(*dir29, "bin"), Command: cmd}
+	if *rootDir != "" {
+		e, err := rootEngine(*rootDir, *systemdMode)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "dockeripv6-sandbox: --root %s: %v\n", *rootDir, err)
+			os.Exit(inner.ExitSetup)
+		}
+		cfg.Engine = e
+	}
 
 	switch os.Args[0] {
 	case innerArg0:
 		os.Exit(inner.Run(cfg))
 	case nspawnArg0:
 		wd, _ := os.Getwd()
-		os.Exit(nspawn.Run(nspawn.Config{Engine: cfg.Engine, Engine29Bin: cfg.Engine29Bin, Command: cmd,
+		os.Exit(nspawn.Run(nspawn.Config{Engine: cfg.Engine, Engine29Bin: cfg.Engine29Bin, Root: *rootDir, Command: cmd,
 			Dir: wd, Env: os.Environ(), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}))
 	}
-	if err := check(cfg, *dir29); err != nil {
+	if err := check(cfg, *dir29, *rootDir != ""); err != nil {
 		fmt.Fprintf(os.Stderr, "dockeripv6-sandbox: %v\n", err)
 		os.Exit(inner.ExitSetup)
 	}
@@ -114,9 +123,12 @@ func main() {
 }
 
 // check validates the request on the host, before any namespace exists.
-func check(cfg inner.Config, dir29 string) error {
+func check(cfg inner.Config, dir29 string, ownRoot bool) error {
 	if os.Geteuid() != 0 {
 		return errors.New("must run as root (it creates namespaces and mounts)")
+	}
+	if ownRoot {
+		return nil // the root's own docker.io, containerd and dbus
 	}
 	switch cfg.Engine {
 	case "20":
@@ -190,4 +202,16 @@ func outer(arg0 string, cloneflags uintptr, pdeathsig unix.Signal, args []string
 		return 128 + int(ws.Signal())
 	}
 	return cmd.ProcessState.ExitCode()
+}
+
+// rootEngine checks --root (a directory, with --systemd real) and reads its
+// docker.io's major version.
+func rootEngine(dir, mode string) (string, error) {
+	if mode != "real" {
+		return "", errors.New("needs --systemd real (the root boots in systemd-nspawn)")
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("not a directory (make it with .ci/debian13-root.sh): %v", err)
+	}
+	return nspawn.RootEngine(dir)
 }
