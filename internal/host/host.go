@@ -50,6 +50,11 @@ type Host interface {
 	// ClientIP runs the client-IP probe: a probe container, a simulated
 	// remote client in its own network namespace, the verdict.
 	ClientIP(ctx context.Context, o probe.Options) (probe.Result, error)
+	// ContainerClientIP measures a running container's own published TCP
+	// ports from a simulated remote client, without touching the container,
+	// and says whether its mail server trusts what it saw
+	// (probe.VerifyContainer).
+	ContainerClientIP(ctx context.Context, o probe.ContainerOptions) (probe.ContainerResult, error)
 }
 
 // Factory makes the Host for a provider configuration: dockerHost is the

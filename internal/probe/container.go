@@ -20,6 +20,8 @@ import (
 	"github.com/docker/go-connections/nat"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/trust"
 )
 
 // Paths a connection takes from the client to the container.
@@ -73,6 +75,10 @@ type ContainerResult struct {
 	Detail          string       // the worst row's detail, naming its port
 	Warnings        []string     // what was asked for and not measured (a port the container does not publish)
 	Elapsed         time.Duration
+	// Trust is what the container's mail server trusts (VerifyContainer);
+	// TrustUnknown, when not "", says why that could not be read.
+	Trust        trust.Set
+	TrustUnknown string
 }
 
 func (o *ContainerOptions) normalize() error {
@@ -167,7 +173,7 @@ func (r *ContainerResult) summarize() {
 	if len(r.Ports) == 0 {
 		return
 	}
-	worst := slices.MinFunc(r.Ports, func(a, b PortResult) int { return verdictRank(a.Verdict) - verdictRank(b.Verdict) })
+	worst := slices.MinFunc(r.Ports, worseRow)
 	r.Verdict, r.ObservedAddress = worst.Verdict, worst.ObservedAddress
 	r.Preserved = worst.Verdict == VerdictPreserved
 	r.Detail = fmt.Sprintf("Port %d/tcp (%s, %s): %s", worst.Port, familyName(worst.Family), hostPortText(worst.HostAddress, worst.HostPort), worst.Detail)

@@ -61,6 +61,16 @@ func (l *Host) ClientIP(ctx context.Context, o probe.Options) (probe.Result, err
 	return probe.Run(ctx, cli, o)
 }
 
+// ContainerClientIP measures a running container's own published ports and
+// reads what it trusts (probe.VerifyContainer).
+func (l *Host) ContainerClientIP(ctx context.Context, o probe.ContainerOptions) (probe.ContainerResult, error) {
+	cli, err := l.Docker.API(ctx)
+	if err != nil {
+		return probe.ContainerResult{}, err
+	}
+	return probe.VerifyContainer(ctx, cli, o)
+}
+
 // ApplyDaemonConfig runs the daemon.json transaction here (daemonconfig.Apply).
 func (l *Host) ApplyDaemonConfig(ctx context.Context, req daemonconfig.Request) (daemonconfig.Result, error) {
 	return daemonconfig.Apply(ctx, l, req)

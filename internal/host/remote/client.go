@@ -364,6 +364,12 @@ func (h *Host) ClientIP(ctx context.Context, o probe.Options) (probe.Result, err
 	return callT(ctx, h, mProbe, o)
 }
 
+// ContainerClientIP measures a running container's published ports on the
+// host, with what it trusts: one agent call.
+func (h *Host) ContainerClientIP(ctx context.Context, o probe.ContainerOptions) (probe.ContainerResult, error) {
+	return callT(ctx, h, mProbeContainer, o)
+}
+
 // Firewall is the host's nftables, one agent call per operation.
 func (h *Host) Firewall(context.Context) (firewall.Handle, error) { return remoteFirewall{h}, nil }
 

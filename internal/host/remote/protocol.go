@@ -285,6 +285,18 @@ var (
 			return h.ClientIP(ctx, o)
 		},
 	})
+
+	mProbeContainer = def(&method[probe.ContainerOptions, probe.ContainerResult]{
+		spec: spec{
+			name:  "probe.container",
+			step:  "the measurement of the mail container's published ports",
+			lost:  "It changes nothing in the container; the simulated client it made is removed by the next probe",
+			bound: 10 * time.Minute,
+		},
+		serve: func(ctx context.Context, h host.Host, o probe.ContainerOptions) (probe.ContainerResult, error) {
+			return h.ContainerClientIP(ctx, o)
+		},
+	})
 )
 
 // onFirewall serves a firewall method: it opens the host's firewall for

@@ -134,7 +134,7 @@ func TestTableEntries(t *testing.T) {
 // to every JSON field) is pinned to the Protocol number: a change to either
 // without the other fails here.
 func TestProtocolNumberFollowsTheTable(t *testing.T) {
-	const protocol, shape = 2, "46c49022b19086cf"
+	const protocol, shape = 3, "755af1f159abea8b"
 	var names []string
 	for name := range methods {
 		names = append(names, name)
@@ -228,15 +228,15 @@ func TestBadRequests(t *testing.T) {
 		{`{"method":"docker.version"}`, "protocol: a call before hello"},
 		{`{"method":"hello"}`, "protocol: hello: the request has no arguments"},
 		{`{"method":"hello","args":{"protocol":1,"docker_host":"","extra":true}}`,
-			"the agent speaks protocol 2, this provider 1: the agent binary is another build (check agent_binary)"},
-		{`{"method":"hello","args":{"protocol":2}}`, `protocol: hello: the request lacks the argument(s) ["docker_host"]`},
+			"the agent speaks protocol 3, this provider 1: the agent binary is another build (check agent_binary)"},
+		{`{"method":"hello","args":{"protocol":3}}`, `protocol: hello: the request lacks the argument(s) ["docker_host"]`},
 		{hello, ""},
 		{`hello`, "protocol: the request is not one: not JSON (invalid character 'h' looking for beginning of value)"},
 		{`{"method":"docker.version"} {}`, "protocol: the request is not one: more than one JSON value"},
 		{`{"method":"docker.version","user":"root"}`, `protocol: the request is not one: unknown field "user"`},
 		{`{"method":7}`, `protocol: the request is not one: field "method" is a JSON number, not a string`},
 		{`{}`, "protocol: the request names no method"},
-		{`{"method":"daemon.frobnicate"}`, `protocol: unknown method "daemon.frobnicate": the agent (protocol 2) is another build than the provider`},
+		{`{"method":"daemon.frobnicate"}`, `protocol: unknown method "daemon.frobnicate": the agent (protocol 3) is another build than the provider`},
 		{`{"method":"docker.version","timeout":-5}`, "protocol: docker.version: the timeout -5ns is negative"},
 		{`{"method":"docker.version","args":{"unit":"x"}}`, "protocol: docker.version: it takes no arguments, and the request has some"},
 		{`{"method":"docker.dial","args":[]}`, "protocol: docker.dial: it takes no arguments, and the request has some"},
@@ -278,15 +278,15 @@ func TestProtocolMismatchBothWays(t *testing.T) {
 	sess := rawSession(t)
 	_, err := roundTrip(context.Background(), sess, mHello, helloArgs{Protocol: Protocol + 1})
 	var ve *VersionError
-	if !errors.As(err, &ve) || err.Error() != "the agent speaks protocol 2, this provider 3: the agent binary is another build (check agent_binary)" {
+	if !errors.As(err, &ve) || err.Error() != "the agent speaks protocol 3, this provider 4: the agent binary is another build (check agent_binary)" {
 		t.Fatalf("a newer provider: %v", err)
 	}
 
 	h := rawAgent(t, false, func(req request, w io.Writer) {
-		_, _ = io.WriteString(w, `{"result":{"protocol":3,"hostname":"mail1","pid":1,"uid":0,"version":"x","features":["new"]}}`+"\n")
+		_, _ = io.WriteString(w, `{"result":{"protocol":4,"hostname":"mail1","pid":1,"uid":0,"version":"x","features":["new"]}}`+"\n")
 	})
 	_, err = h.DockerVersion(context.Background())
-	if !errors.As(err, &ve) || err.Error() != `host "mail1" (ssh://test@[fd00::2]:22): starting the agent: the agent speaks protocol 3, this provider 2: the agent binary is another build (check agent_binary)` {
+	if !errors.As(err, &ve) || err.Error() != `host "mail1" (ssh://test@[fd00::2]:22): starting the agent: the agent speaks protocol 4, this provider 3: the agent binary is another build (check agent_binary)` {
 		t.Fatalf("a newer agent: %v", err)
 	}
 
@@ -295,7 +295,7 @@ func TestProtocolMismatchBothWays(t *testing.T) {
 		_, _ = io.WriteString(w, `{"error":{"message":"the agent speaks protocol 1, this provider 1: the agent binary is another build (check agent_binary)"}}`+"\n")
 	})
 	_, err = h.DockerVersion(context.Background())
-	if !errors.As(err, &ve) || err.Error() != `host "mail1" (ssh://test@[fd00::2]:22): starting the agent: the agent speaks protocol 1, this provider 2: the agent binary is another build (check agent_binary)` {
+	if !errors.As(err, &ve) || err.Error() != `host "mail1" (ssh://test@[fd00::2]:22): starting the agent: the agent speaks protocol 1, this provider 3: the agent binary is another build (check agent_binary)` {
 		t.Fatalf("an agent of protocol 1: %v", err)
 	}
 }
@@ -453,7 +453,7 @@ func TestMethodBound(t *testing.T) {
 // is wrong as a *ProtocolError, and never panics.
 func FuzzParseRequest(f *testing.F) {
 	for _, seed := range []string{
-		`{"method":"hello","args":{"protocol":2,"docker_host":""}}`,
+		`{"method":"hello","args":{"protocol":3,"docker_host":""}}`,
 		`{"method":"daemon.read","timeout":5,"args":{"path":"/x"}}`,
 		`{"method":"x"}`, `{}`, `[]`, `null`, `{"method":"docker.dial","args":null}`, "\x00\xff",
 	} {

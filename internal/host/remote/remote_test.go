@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -129,6 +130,16 @@ func (f *fakeHost) ClientIP(ctx context.Context, o probe.Options) (probe.Result,
 		return probe.Result{}, ctx.Err()
 	}
 	return probe.Result{Verdict: "preserved", ClientAddress: "fd00:1::2", ObservedAddress: "fd00:1::2"}, nil
+}
+
+func (f *fakeHost) ContainerClientIP(ctx context.Context, o probe.ContainerOptions) (probe.ContainerResult, error) {
+	f.record(ctx, "ContainerClientIP")
+	if o.Container == "gone" {
+		return probe.ContainerResult{}, fmt.Errorf("probe: no container %q on this host", o.Container)
+	}
+	trusted := true
+	return probe.ContainerResult{Container: o.Container, Verdict: "masqueraded", ObservedAddress: "198.18.0.1",
+		Ports: []probe.PortResult{{Port: 25, Family: "ipv6", Path: "proxy", Verdict: "masqueraded", ObservedAddress: "198.18.0.1", Trusted: &trusted}}}, nil
 }
 
 type fakeFW struct{ f *fakeHost }

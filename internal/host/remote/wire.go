@@ -41,7 +41,7 @@ import (
 // Bump it with every change to the table or to a method's arguments or
 // results: the agent on a host is always the build the provider uploaded,
 // but agent_binary or a test may pair two builds.
-const Protocol = 2
+const Protocol = 3
 
 // maxLine bounds every line either end reads (a request, a response, the
 // Docker stream's header): the largest answer (daemon.json, the facts) is
