@@ -50,6 +50,11 @@ func (h *fakeHost) WriteConfig(_ string, data []byte) (string, error) {
 	h.log = append(h.log, "write")
 	return "daemon.json" + BackupSuffix, nil
 }
+func (h *fakeHost) RestoreConfig(_ string, data []byte) error {
+	h.file, h.exists = append([]byte(nil), data...), true
+	h.log = append(h.log, "restore")
+	return nil
+}
 func (h *fakeHost) RemoveConfig(string) error { h.file, h.exists = nil, false; return nil }
 func (h *fakeHost) DockerVersion(context.Context) (DockerVersion, error) {
 	if h.running == nil {
@@ -158,8 +163,11 @@ func (j fakeJob) Wait(context.Context, time.Duration) (string, error) {
 }
 
 func policy() RestartPolicy {
-	return RestartPolicy{Method: MethodSystemd, Unit: "docker.service", Timeout: 50 * time.Millisecond}
+	return RestartPolicy{Method: MethodSystemd, Unit: "docker.service", Timeout: time.Second}
 }
+
+// testPath is where the fake host keeps its daemon.json (nothing is written there).
+const testPath = "/etc/docker/daemon.json"
 
 func ip6tablesOn() Settings { return Settings{IP6Tables: Bool(true), Experimental: Bool(true)} }
 
@@ -167,7 +175,7 @@ const plainFile = "{\n  \"bip\": \"198.18.0.1/24\"\n}\n"
 
 func TestApplyWritesRestartsVerifies(t *testing.T) {
 	h := newFakeHost(plainFile, &Settings{})
-	res, err := Apply(context.Background(), h, Request{Path: "daemon.json", Set: ip6tablesOn(), Restart: policy()})
+	res, err := Apply(context.Background(), h, Request{Path: testPath, Set: ip6tablesOn(), Restart: policy()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +195,7 @@ func TestApplyWritesRestartsVerifies(t *testing.T) {
 		t.Fatalf("the transaction did not run under the lock: %v", h.log)
 	}
 	// Applying again: the file holds the values and dockerd runs them: nothing to do.
-	res, err = Apply(context.Background(), h, Request{Path: "daemon.json", Set: ip6tablesOn(), Before: res.Before, Restart: policy()})
+	res, err = Apply(context.Background(), h, Request{Path: testPath, Set: ip6tablesOn(), Before: res.Before, Restart: policy()})
 	if err != nil || res.Wrote || res.Restarted || h.restarts != 1 {
 		t.Fatalf("second apply: err=%v wrote=%v restarted=%v restarts=%d", err, res.Wrote, res.Restarted, h.restarts)
 	}
@@ -197,14 +205,14 @@ func TestApplyWritesRestartsVerifies(t *testing.T) {
 func TestApplyFileHoldsValuesDaemonDoesNot(t *testing.T) {
 	file := "{\n  \"bip\": \"198.18.0.1/24\",\n  \"ip6tables\": true,\n  \"experimental\": true\n}\n"
 	h := newFakeHost(file, &Settings{})
-	p, err := Plan(context.Background(), h, Request{Path: "daemon.json", Set: ip6tablesOn(), Restart: policy()})
+	p, err := Plan(context.Background(), h, Request{Path: testPath, Set: ip6tablesOn(), Restart: policy()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.Changed || !p.Restart || !strings.Contains(strings.Join(p.Why, ";"), "does not have the file's ip6tables, experimental") {
 		t.Fatalf("plan: changed=%v restart=%v why=%q", p.Changed, p.Restart, p.Why)
 	}
-	res, err := Apply(context.Background(), h, Request{Path: "daemon.json", Set: ip6tablesOn(), Restart: policy()})
+	res, err := Apply(context.Background(), h, Request{Path: testPath, Set: ip6tablesOn(), Restart: policy()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,11 +225,11 @@ func TestApplyFileHoldsValuesDaemonDoesNot(t *testing.T) {
 func TestApplyDaemonDownIsStarted(t *testing.T) {
 	file := "{\"ip6tables\": true, \"experimental\": true}"
 	h := newFakeHost(file, nil)
-	p, err := Plan(context.Background(), h, Request{Path: "daemon.json", Set: ip6tablesOn(), Restart: policy()})
+	p, err := Plan(context.Background(), h, Request{Path: testPath, Set: ip6tablesOn(), Restart: policy()})
 	if err != nil || !p.Restart || !strings.Contains(strings.Join(p.Why, ";"), "dockerd is not answering") {
 		t.Fatalf("plan: err=%v restart=%v why=%q", err, p.Restart, p.Why)
 	}
-	res, err := Apply(context.Background(), h, Request{Path: "daemon.json", Set: ip6tablesOn(), Restart: policy()})
+	res, err := Apply(context.Background(), h, Request{Path: testPath, Set: ip6tablesOn(), Restart: policy()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +238,7 @@ func TestApplyDaemonDownIsStarted(t *testing.T) {
 	}
 	// With method none the same situation is pending, never "not pending".
 	h = newFakeHost(file, nil)
-	res, err = Apply(context.Background(), h, Request{Path: "daemon.json", Set: ip6tablesOn(),
+	res, err = Apply(context.Background(), h, Request{Path: testPath, Set: ip6tablesOn(),
 		Restart: RestartPolicy{Method: MethodNone, Unit: "docker.service", Timeout: time.Second}})
 	if err != nil || !res.Pending || h.restarts != 0 {
 		t.Fatalf("method none: err=%v pending=%v restarts=%d", err, res.Pending, h.restarts)
@@ -256,7 +264,7 @@ func TestApplyFailurePaths(t *testing.T) {
 			wantErr:  []string{`restart job of docker.service ended with "failed"`, "previous daemon.json is back", "restarted with it and is up", "dockerd said:\nfailed to start daemon"},
 			fileBack: true, up: true},
 		{name: "API not back within timeout", setup: func(h *fakeHost) { h.apiDeaf = true },
-			wantErr: []string{"the Docker API did not answer within 50ms", "previous daemon.json is back"}, fileBack: true, noJournal: true},
+			wantErr: []string{"the Docker API did not answer within 1s", "previous daemon.json is back"}, fileBack: true, noJournal: true},
 		{name: "settings not taken", setup: func(h *fakeHost) { h.ignoreKey = KeyExperimental },
 			wantErr: []string{"does not show the new value of experimental", "previous daemon.json is back", "is up"}, fileBack: true, up: true},
 		{name: "systemd unreachable", setup: func(h *fakeHost) { h.systemdDown = true },
@@ -273,7 +281,7 @@ func TestApplyFailurePaths(t *testing.T) {
 			if c.name == "version rules refuse" {
 				set = Settings{IP6Tables: Bool(true)} // 20.10 needs experimental with it
 			}
-			_, err := Apply(context.Background(), h, Request{Path: "daemon.json", Set: set, Restart: policy()})
+			_, err := Apply(context.Background(), h, Request{Path: testPath, Set: set, Restart: policy()})
 			if err == nil {
 				t.Fatal("apply succeeded")
 			}
@@ -311,7 +319,7 @@ func TestApplyStartLimitIsReset(t *testing.T) {
 	h := newFakeHost(plainFile, &Settings{})
 	h.refuseKey = KeyIP6Tables
 	h.startsLeft = 1 // the boot and an earlier apply used two of the three starts
-	_, err := Apply(context.Background(), h, Request{Path: "daemon.json", Set: ip6tablesOn(), Restart: policy()})
+	_, err := Apply(context.Background(), h, Request{Path: testPath, Set: ip6tablesOn(), Restart: policy()})
 	if !IsRolledBack(err) {
 		t.Fatalf("err = %v", err)
 	}
@@ -334,7 +342,7 @@ func TestApplyStartLimitIsReset(t *testing.T) {
 	// A unit already held failed by the start limit (a fourth apply in a minute).
 	h = newFakeHost(plainFile, nil)
 	h.startsLeft, h.unitFailed, h.socketFailed = 0, "start-limit-hit", true
-	res, err := Apply(context.Background(), h, Request{Path: "daemon.json", Set: ip6tablesOn(), Restart: policy()})
+	res, err := Apply(context.Background(), h, Request{Path: testPath, Set: ip6tablesOn(), Restart: policy()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +357,7 @@ func TestApplyReleaseAndDestroyPutKeysBack(t *testing.T) {
 	orig := "{\n  \"bip\": \"198.18.0.1/24\",\n  \"live-restore\": false\n}\n"
 	h := newFakeHost(orig, &Settings{LiveRestore: Bool(false)})
 	set := Settings{IP6Tables: Bool(true), Experimental: Bool(true), LiveRestore: Bool(true)}
-	res, err := Apply(context.Background(), h, Request{Path: "daemon.json", Set: set, Restart: policy()})
+	res, err := Apply(context.Background(), h, Request{Path: testPath, Set: set, Restart: policy()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +365,7 @@ func TestApplyReleaseAndDestroyPutKeysBack(t *testing.T) {
 		t.Fatalf("before = %v", res.Before)
 	}
 	// live-restore no longer managed: it goes back to false.
-	res, err = Apply(context.Background(), h, Request{Path: "daemon.json", Set: ip6tablesOn(), Release: []string{KeyLiveRestore},
+	res, err = Apply(context.Background(), h, Request{Path: testPath, Set: ip6tablesOn(), Release: []string{KeyLiveRestore},
 		Before: res.Before, Restart: policy()})
 	if err != nil {
 		t.Fatal(err)
@@ -369,7 +377,7 @@ func TestApplyReleaseAndDestroyPutKeysBack(t *testing.T) {
 		t.Fatalf("released key still in before: %v", res.Before)
 	}
 	raw, _ := json.Marshal(res.Before)
-	_, err = Apply(context.Background(), h, Request{Path: "daemon.json", Destroy: true, Before: res.Before, Restart: policy()})
+	_, err = Apply(context.Background(), h, Request{Path: testPath, Destroy: true, Before: res.Before, Restart: policy()})
 	if err != nil {
 		t.Fatal(err)
 	}

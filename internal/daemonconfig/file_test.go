@@ -199,8 +199,9 @@ func TestLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	lockPath := path + LockSuffix
-	if got := strings.TrimSpace(readFile(t, lockPath)); got != strconv.Itoa(os.Getpid()) {
-		t.Fatalf("lock file holds %q, want our pid", got)
+	if got := ReadHolder(lockPath); got.PID != os.Getpid() || time.Since(got.Since) > time.Minute ||
+		!strings.Contains(got.What, "daemon.json transaction on "+path) {
+		t.Fatalf("lock file holds %+v (%q), want our pid, the time and what we are", got, readFile(t, lockPath))
 	}
 
 	// a second locker times out with a clear error
