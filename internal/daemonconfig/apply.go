@@ -412,7 +412,7 @@ func Apply(ctx context.Context, h Host, req Request) (Result, error) {
 // notAnswering is the error of an apply that met a dockerd that accepts
 // requests and does not answer them.
 func notAnswering(err error) error {
-	return fmt.Errorf("%w.\n\nNothing was written and dockerd was not restarted: a daemon that does not answer can be neither checked before a change nor verified after it. Apply again once it answers (`docker info` returns), or after restarting it by hand", err)
+	return fmt.Errorf("%w.\n\nNothing was written and dockerd was not restarted: a daemon that does not answer can be neither checked before a change nor verified after it. Apply again once it answers (`docker info` returns), or after restarting it by hand.", err)
 }
 
 // Hints of the bounded steps: what to look at when one hangs.

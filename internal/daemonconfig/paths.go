@@ -19,7 +19,7 @@ const (
 	BackupSuffix = ".dockeripv6.bak"
 	// LockSuffix: Lock takes an flock on <target>.dockeripv6.lock. The file
 	// stays after unlock (removing it would race with a waiting locker); it
-	// holds the pid of the last holder.
+	// holds who took it last (see Holder).
 	LockSuffix = ".dockeripv6.lock"
 )
 

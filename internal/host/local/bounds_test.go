@@ -153,6 +153,7 @@ func TestBoundsDockerdAnswersOnlyPing(t *testing.T) {
 				return h.ApplyDaemonConfig(context.Background(), req)
 			})
 			check("ApplyDaemonConfig", err, "Nothing was written and dockerd was not restarted")
+			t.Logf("apply said: %v", err)
 
 			if b, _ := os.ReadFile(path); string(b) != orig {
 				t.Errorf("daemon.json changed by a refused apply: %q", b)
@@ -205,6 +206,7 @@ func TestBoundsLockHeldNamesHolder(t *testing.T) {
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("daemon.json was written without the lock (%v)", err)
 	}
+	t.Logf("apply said: %v", err)
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

@@ -35,9 +35,9 @@ var (
 // Every call that waits on something else has a bound, also when ctx has
 // none (Terraform gives none): one Docker API or D-Bus call takes at most
 // CallBound (less when ctx ends sooner), Observe and ReadDaemonJSON CallBound
-// in all, Gather 3*CallBound. The daemon.json transaction derives its own,
-// shorter ones from restart.timeout (daemonconfig.Bounds) and hands them down
-// in its contexts.
+// in all, Gather and GatherPosture 3*CallBound. The daemon.json transaction
+// derives its own from restart.timeout (daemonconfig.Bounds) and hands them
+// down in its contexts.
 type Host struct {
 	Docker *dockerapi.Client
 	// DialSystemd connects to systemd's manager; nil means systemd.Dial (the
@@ -117,8 +117,11 @@ func (l *Host) Gather(ctx context.Context, daemonJSON, dockerUnit string) (hostc
 		})
 }
 
-// GatherPosture reads the firewall's facts (hostcheck.GatherPosture).
+// GatherPosture reads the firewall's facts (hostcheck.GatherPosture), within
+// 3*CallBound: what does not answer by then is a gap in the facts.
 func (l *Host) GatherPosture(ctx context.Context) hostcheck.Facts {
+	ctx, cancel := bounded(ctx, 3*l.callBound())
+	defer cancel()
 	return hostcheck.GatherPosture(ctx, l)
 }
 
