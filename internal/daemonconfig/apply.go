@@ -16,12 +16,16 @@ import (
 // Host is what the daemon.json transaction needs from the machine dockerd runs
 // on. internal/host implements it for this machine; tests use a fake.
 type Host interface {
-	// LockConfig takes the daemon.json lock (see Lock) until unlock is called.
+	// LockConfig takes the daemon.json lock (see Lock) until unlock is called;
+	// when ctx ends first, the error names the holder.
 	LockConfig(ctx context.Context, path string) (unlock func(), err error)
 	// ReadConfig reads daemon.json; a missing file is (nil, false, nil).
 	ReadConfig(path string) (data []byte, exists bool, err error)
 	// WriteConfig replaces daemon.json atomically, keeping a backup (see WriteFile).
 	WriteConfig(path string, data []byte) (backup string, err error)
+	// RestoreConfig puts earlier bytes back atomically (the rollback), leaving
+	// the backup as it is: it keeps the last good file (see ReplaceFile).
+	RestoreConfig(path string, data []byte) error
 	// RemoveConfig removes daemon.json (the rollback of a file that did not exist).
 	RemoveConfig(path string) error
 
@@ -172,9 +176,15 @@ type Preview struct {
 	ObserveErr error
 }
 
-// Plan previews req (read only: no lock, no write).
+// Plan previews req (read only: no lock, no write). It takes at most 2*Call
+// of the request's Bounds: a dockerd that does not answer in time is an error
+// (an apply would refuse it), one that is down is a reason to restart.
 func Plan(ctx context.Context, h Host, req Request) (Preview, error) {
-	original, _, err := h.ReadConfig(req.Path)
+	if err := req.Check(); err != nil {
+		return Preview{}, err
+	}
+	tx := &transaction{h: h, req: req, b: BoundsFor(req.Restart.Timeout)}
+	original, _, err := tx.readConfig(ctx)
 	if err != nil {
 		return Preview{}, err
 	}
@@ -187,7 +197,10 @@ func Plan(ctx context.Context, h Host, req Request) (Preview, error) {
 		return Preview{}, err
 	}
 	p := Preview{Changed: !bytes.Equal(original, candidate), Candidate: s}
-	running, obsErr := h.Observe(ctx, req.Restart.Unit)
+	running, obsErr := tx.observe(ctx, "reading what the running dockerd does")
+	if isTimeout(obsErr) {
+		return p, fmt.Errorf("%w.\n\nAn apply refuses to change daemon.json while dockerd does not answer.", obsErr)
+	}
 	p.ObserveErr = obsErr
 	p.Why = restartReasons(p.Changed, req.Pending, s, running, obsErr)
 	p.Restart = len(p.Why) > 0
@@ -258,17 +271,36 @@ func restartReasons(changed, pending bool, file Settings, running RunningState, 
 // other settings, or none at all, is restarted. On a failure after the write
 // the previous file is put back and dockerd restarted again; the error is a
 // *RolledBackError. A file refused before the write gives a *RefusedError.
+//
+// Every step has a bound derived from req.Restart.Timeout (see Bounds), and
+// Apply as a whole ends within Bounds.Total even when ctx has no deadline:
+// the steps before a rollback share Bounds.Forward, the rollback has its own
+// Bounds.Rollback. A dockerd that accepts requests and does not answer them
+// (it answers /_ping, but /version or /info hangs) is neither written for nor
+// restarted: Apply says which request hung and gives up.
 func Apply(ctx context.Context, h Host, req Request) (Result, error) {
-	unlock, err := h.LockConfig(ctx, req.Path)
+	if err := req.Check(); err != nil {
+		return Result{}, err
+	}
+	b := BoundsFor(req.Restart.Timeout)
+	// The systemd connection lives for the whole transaction, rollback included.
+	txCtx, txCancel := context.WithTimeout(context.WithoutCancel(ctx), b.Total)
+	defer txCancel()
+	fctx, cancel := context.WithTimeout(ctx, b.Forward)
+	defer cancel()
+	tx := &transaction{h: h, req: req, b: b, txCtx: txCtx}
+
+	unlock, err := tx.lock(fctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("cannot lock daemon.json: %w", err)
 	}
 	defer unlock()
 
-	original, existed, err := h.ReadConfig(req.Path)
+	original, existed, err := tx.readConfig(fctx)
 	if err != nil {
-		return Result{}, fmt.Errorf("cannot read daemon.json: %w", err)
+		return Result{}, err
 	}
+	tx.original, tx.existed = original, existed
 	candidate, before, err := merged(original, req)
 	if err != nil {
 		return Result{}, &RefusedError{Summary: "Malformed daemon.json",
@@ -280,7 +312,12 @@ func Apply(ctx context.Context, h Host, req Request) (Result, error) {
 		return res, &RefusedError{Summary: "Cannot Parse Merged daemon.json", Detail: err.Error()}
 	}
 	changed := !bytes.Equal(original, candidate)
-	version, verr := h.DockerVersion(ctx)
+	tx.changed = changed
+	version, verr := callStep[DockerVersion](b, "asking dockerd for its version (/version)", dockerHint(req.Restart.Unit)).
+		run(fctx, h.DockerVersion)
+	if isTimeout(verr) {
+		return res, notAnswering(verr)
+	}
 	if verr == nil {
 		res.Version = version
 		var msgs []string
@@ -294,15 +331,30 @@ func Apply(ctx context.Context, h Host, req Request) (Result, error) {
 				Detail: strings.Join(msgs, "\n") + " (checked at apply; nothing was written)"}
 		}
 		if changed && version.AtLeast(23, 0) {
-			ok, out, err := h.ValidateConfig(ctx, req.Restart.Unit, version, candidate)
-			if err == nil && !ok {
+			type verdict struct {
+				ok  bool
+				out string
+			}
+			// A check that cannot run (or hangs) does not stop the apply:
+			// the restart and the verification still judge the file.
+			v, err := callStep[verdict](b, "`dockerd --validate`", "").run(fctx, func(ctx context.Context) (verdict, error) {
+				ok, out, err := h.ValidateConfig(ctx, req.Restart.Unit, version, candidate)
+				return verdict{ok, out}, err
+			})
+			if err == nil && !v.ok {
 				return res, &RefusedError{Summary: "dockerd Refuses The New daemon.json",
-					Detail: "`dockerd --validate` rejected the merged file, so nothing was written: " + out}
+					Detail: "`dockerd --validate` rejected the merged file, so nothing was written: " + v.out}
 			}
 		}
 	}
 
-	running, obsErr := h.Observe(ctx, req.Restart.Unit)
+	running, obsErr := tx.observe(fctx, "reading what the running dockerd does")
+	if isTimeout(obsErr) {
+		return res, notAnswering(obsErr)
+	}
+	if err := fctx.Err(); err != nil {
+		return res, fmt.Errorf("the apply was cancelled before daemon.json was written (%w); nothing was changed", err)
+	}
 	if req.Restart.Method == MethodNone {
 		if changed {
 			if res.Backup, err = h.WriteConfig(req.Path, candidate); err != nil {
@@ -318,15 +370,16 @@ func Apply(ctx context.Context, h Host, req Request) (Result, error) {
 		return res, nil // the file holds the values and dockerd runs with them
 	}
 
-	tx := &transaction{h: h, req: req, original: original, existed: existed, changed: changed}
 	if changed {
 		if res.Backup, err = h.WriteConfig(req.Path, candidate); err != nil {
 			return res, fmt.Errorf("cannot write daemon.json: %w", err)
 		}
+		tx.backup = res.Backup
 		res.Wrote = true
 		faults.At(faults.AfterWrite)
 	}
-	sd, err := h.Systemd(ctx)
+	sd, err := callStep[Systemd](b, "connecting to systemd over D-Bus", systemdHint).
+		withLate(func(s Systemd) { s.Close() }).runKeeping(fctx, txCtx, h.Systemd)
 	if err != nil {
 		return res, tx.rollback(ctx, nil, "systemd could not be reached: "+err.Error())
 	}
@@ -334,11 +387,11 @@ func Apply(ctx context.Context, h Host, req Request) (Result, error) {
 	tx.sd = sd
 
 	start := time.Now()
-	failure, jobDone := tx.restart(ctx, faults.DuringRestart)
+	failure, jobDone := tx.restart(fctx, faults.DuringRestart)
 	tx.startFailed = failure != "" && !jobDone
 	res.Downtime = time.Since(start)
 	if failure == "" {
-		v, keys, err := tx.verify(ctx, fileSettings)
+		v, keys, err := tx.verify(fctx, fileSettings)
 		switch {
 		case err != nil:
 			failure = "the restarted daemon could not be inspected: " + err.Error()
@@ -356,17 +409,88 @@ func Apply(ctx context.Context, h Host, req Request) (Result, error) {
 	return res, nil
 }
 
+// notAnswering is the error of an apply that met a dockerd that accepts
+// requests and does not answer them.
+func notAnswering(err error) error {
+	return fmt.Errorf("%w.\n\nNothing was written and dockerd was not restarted: a daemon that does not answer can be neither checked before a change nor verified after it. Apply again once it answers (`docker info` returns), or after restarting it by hand.", err)
+}
+
+// Hints of the bounded steps: what to look at when one hangs.
+const (
+	systemdHint = "systemd or the D-Bus system bus is not answering; check that `systemctl status` answers and look at `journalctl -b -u dbus`"
+	fileHint    = "the file system that holds daemon.json may be stuck (a hung network mount?)"
+)
+
+func dockerHint(unit string) string {
+	return "dockerd may be stuck (containerd or its storage); check `journalctl -u " + unitOr(unit) + "` and `systemctl status containerd`"
+}
+
+func unitOr(unit string) string {
+	if unit == "" {
+		return "docker.service"
+	}
+	return unit
+}
+
+// callStep is a step bounded by b.Call.
+func callStep[T any](b Bounds, what, hint string) stepSpec[T] {
+	return stepSpec[T]{what: what, hint: hint, bound: b.Call, grace: b.Grace}
+}
+
+func (s stepSpec[T]) withLate(f func(T)) stepSpec[T] { s.late = f; return s }
+
+func (s stepSpec[T]) withRaw() stepSpec[T] { s.raw = true; return s }
+
+func (s stepSpec[T]) withBound(d time.Duration) stepSpec[T] { s.bound = d; return s }
+
 // transaction carries one apply's state for its restart and rollback.
 type transaction struct {
-	h        Host
-	sd       Systemd
-	req      Request
+	h     Host
+	sd    Systemd
+	req   Request
+	b     Bounds
+	txCtx context.Context
+	// original is daemon.json before the apply (existed: there was one),
+	// backup where WriteConfig kept it.
 	original []byte
 	existed  bool
+	backup   string
 	changed  bool
 	notes    []string
 	// startFailed: systemd's restart job failed, so the journal says why.
 	startFailed bool
+}
+
+// lock takes daemon.json's lock, waiting at most Bounds.Lock for another apply.
+func (tx *transaction) lock(ctx context.Context) (func(), error) {
+	return stepSpec[func()]{what: "waiting for daemon.json's lock", bound: tx.b.Lock, grace: tx.b.Grace,
+		hint: "another apply holds it", late: func(unlock func()) { unlock() }}.
+		run(ctx, func(ctx context.Context) (func(), error) { return tx.h.LockConfig(ctx, tx.req.Path) })
+}
+
+type fileRead struct {
+	data   []byte
+	exists bool
+}
+
+// readConfig reads daemon.json within Bounds.Call.
+func (tx *transaction) readConfig(ctx context.Context) ([]byte, bool, error) {
+	r, err := callStep[fileRead](tx.b, "reading "+tx.req.Path, fileHint).run(ctx, func(context.Context) (fileRead, error) {
+		data, exists, err := tx.h.ReadConfig(tx.req.Path)
+		return fileRead{data, exists}, err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("cannot read daemon.json: %w", err)
+	}
+	return r.data, r.exists, nil
+}
+
+// observe is Host.Observe within Bounds.Call.
+func (tx *transaction) observe(ctx context.Context, what string) (RunningState, error) {
+	unit := tx.req.Restart.Unit
+	return callStep[RunningState](tx.b, what, dockerHint(unit)).run(ctx, func(ctx context.Context) (RunningState, error) {
+		return tx.h.Observe(ctx, unit)
+	})
 }
 
 // restart clears a failed state or start limit of the unit and the sockets
@@ -374,20 +498,26 @@ type transaction struct {
 // else what failed, and whether systemd's job itself succeeded (only the API
 // stayed silent). point is the crash point between queueing and waiting.
 func (tx *transaction) restart(ctx context.Context, point string) (failure string, jobDone bool) {
-	unit, timeout := tx.req.Restart.Unit, tx.req.Restart.Timeout
+	unit, b := tx.req.Restart.Unit, tx.b
 	tx.resetFailed(ctx)
-	job, err := tx.sd.RestartJob(ctx, unit)
+	job, err := callStep[Job](b, "asking systemd to restart "+unit, systemdHint).run(ctx, func(ctx context.Context) (Job, error) {
+		return tx.sd.RestartJob(ctx, unit)
+	})
 	if err != nil {
 		return fmt.Sprintf("the restart of %s could not be asked for: %v", unit, err), false
 	}
 	faults.At(point)
-	if result, err := job.Wait(ctx, timeout); err != nil {
+	result, err := callStep[string](b, "systemd's restart job of "+unit, "look at `systemctl status "+unit+"` and `journalctl -u "+unit+"`").
+		withBound(b.Job+b.Grace).withRaw().run(ctx, func(ctx context.Context) (string, error) { return job.Wait(ctx, b.Job) })
+	if err != nil {
 		return fmt.Sprintf("the restart job of %s ended with %q: %v", unit, result, err), false
 	}
-	wctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := tx.h.WaitReady(wctx); err != nil {
-		return fmt.Sprintf("%s restarted but the Docker API did not answer within %s: %v", unit, timeout, err), true
+	if _, err := callStep[struct{}](b, "waiting for the Docker API", dockerHint(unit)).withBound(b.Ready+b.Grace).withRaw().run(ctx, func(ctx context.Context) (struct{}, error) {
+		wctx, cancel := context.WithTimeout(ctx, b.Ready)
+		defer cancel()
+		return struct{}{}, tx.h.WaitReady(wctx)
+	}); err != nil {
+		return fmt.Sprintf("%s restarted but the Docker API did not answer within %s: %v", unit, roundBound(b.Ready), err), true
 	}
 	return "", true
 }
@@ -396,17 +526,27 @@ func (tx *transaction) restart(ctx context.Context, point string) (failure strin
 // that systemd held failed (after start-limit-hit it refuses every start, and
 // socket activation cannot bring dockerd back either).
 func (tx *transaction) resetFailed(ctx context.Context) {
-	unit := tx.req.Restart.Unit
+	unit, b := tx.req.Restart.Unit, tx.b
 	units := []string{unit}
-	if socks, err := tx.sd.TriggeredBy(ctx, unit); err == nil {
+	socks, err := callStep[[]string](b, "asking systemd which units start "+unit, systemdHint).run(ctx, func(ctx context.Context) ([]string, error) {
+		return tx.sd.TriggeredBy(ctx, unit)
+	})
+	if err == nil {
 		units = append(units, socks...)
 	}
+	type state struct{ active, result string }
 	for _, u := range units {
-		if active, result, err := tx.sd.UnitState(ctx, u); err == nil && active == "failed" {
-			tx.notes = append(tx.notes, fmt.Sprintf("systemd held %s failed (result %s); its failed state and start limit were reset (systemctl reset-failed) before restarting.", u, result))
+		st, err := callStep[state](b, "reading the state of "+u, systemdHint).run(ctx, func(ctx context.Context) (state, error) {
+			a, r, err := tx.sd.UnitState(ctx, u)
+			return state{a, r}, err
+		})
+		if err == nil && st.active == "failed" {
+			tx.notes = append(tx.notes, fmt.Sprintf("systemd held %s failed (result %s); its failed state and start limit were reset (systemctl reset-failed) before restarting.", u, st.result))
 		}
 	}
-	if err := tx.sd.ResetFailed(ctx, units...); err != nil {
+	if _, err := callStep[struct{}](b, "systemctl reset-failed", systemdHint).run(ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, tx.sd.ResetFailed(ctx, units...)
+	}); err != nil {
 		tx.notes = append(tx.notes, fmt.Sprintf("Resetting the failed state of %s did not work: %v.", strings.Join(units, ", "), err))
 	}
 }
@@ -414,33 +554,47 @@ func (tx *transaction) resetFailed(ctx context.Context) {
 // verify observes the restarted daemon: its version and the owned keys it
 // does not show yet.
 func (tx *transaction) verify(ctx context.Context, file Settings) (DockerVersion, []string, error) {
-	running, err := tx.h.Observe(ctx, tx.req.Restart.Unit)
+	running, err := tx.observe(ctx, "reading what the restarted dockerd does")
 	if err != nil {
 		return DockerVersion{}, nil, err
 	}
 	return running.Version, PendingKeys(file, running), nil
 }
 
+// journal is Host.Journal within Bounds.Call ("" when it does not answer).
+func (tx *transaction) journal(ctx context.Context) string {
+	s, _ := callStep[string](tx.b, "journalctl", "").run(ctx, func(ctx context.Context) (string, error) {
+		return tx.h.Journal(ctx, tx.req.Restart.Unit), nil
+	})
+	return s
+}
+
 // rollback puts the previous file back (when it was changed), restarts dockerd
-// with it (sd nil: systemd unreachable) and says what became of both.
+// with it (sd nil: systemd unreachable) and says what became of both. It
+// runs within Bounds.Rollback of its own, whatever is left of ctx.
 func (tx *transaction) rollback(ctx context.Context, sd Systemd, failure string) error {
-	unit, timeout := tx.req.Restart.Unit, tx.req.Restart.Timeout
+	unit := tx.req.Restart.Unit
 	e := &RolledBackError{Failure: failure, Restored: "daemon.json was not changed"}
 	// The caller's context may be what ran out; the rollback gets its own.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*timeout+30*time.Second)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tx.b.Rollback)
 	defer cancel()
 	if tx.startFailed {
-		e.Said = tx.h.Journal(rctx, unit)
+		e.Said = tx.journal(rctx)
 	}
 	if tx.changed {
 		var err error
 		if tx.existed {
-			_, err = tx.h.WriteConfig(tx.req.Path, tx.original)
+			// The backup keeps the last good file: this one, not the refused one.
+			err = tx.h.RestoreConfig(tx.req.Path, tx.original)
 		} else {
 			err = tx.h.RemoveConfig(tx.req.Path)
 		}
+		backup := tx.backup
+		if backup == "" {
+			backup = tx.req.Path + BackupSuffix
+		}
 		if err != nil {
-			e.Restored = fmt.Sprintf("putting the previous daemon.json back FAILED (%v); the backup is %s%s", err, tx.req.Path, BackupSuffix)
+			e.Restored = fmt.Sprintf("putting the previous daemon.json back FAILED (%v); the backup is %s", err, backup)
 		} else if tx.existed {
 			e.Restored = "the previous daemon.json is back in place"
 		} else {
@@ -454,9 +608,12 @@ func (tx *transaction) rollback(ctx context.Context, sd Systemd, failure string)
 		} else {
 			e.Up = "with the file unchanged there was nothing to restart it with"
 		}
-		wctx, wcancel := context.WithTimeout(rctx, 3*time.Second)
+		wctx, wcancel := context.WithTimeout(rctx, min(3*time.Second, tx.b.Ready))
 		defer wcancel()
-		if tx.h.WaitReady(wctx) == nil {
+		_, err := callStep[struct{}](tx.b, "waiting for the Docker API", "").withRaw().run(wctx, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, tx.h.WaitReady(ctx)
+		})
+		if err == nil {
 			e.Up += "; dockerd is running"
 			e.DaemonUp = true
 		} else {
@@ -469,7 +626,7 @@ func (tx *transaction) rollback(ctx context.Context, sd Systemd, failure string)
 			e.Up = "systemd restarted " + unit + " with it, but the Docker API still does not answer where the provider looks (see above)"
 		} else if f != "" {
 			e.Up = "restarting dockerd with the previous file failed too (" + f + "): dockerd is DOWN"
-			if s := tx.h.Journal(rctx, unit); s != "" && !strings.Contains(e.Said, s) {
+			if s := tx.journal(rctx); s != "" && !strings.Contains(e.Said, s) {
 				e.Said = strings.TrimSpace(e.Said + "\n" + s)
 			}
 		} else {

@@ -40,9 +40,21 @@
 // (warning); pools that split into more than 2^20 subnets are refused before 27.
 // `dockerd --validate` exists from 23.0.
 //
+// # The transaction
+//
+// Apply runs lock, merge, validate, write, restart, verify and, on a failure
+// after the write, rollback, through a Host (the machine). Every call it makes
+// of the Host has a bound derived from restart.timeout, and Apply as a whole
+// one that holds without a deadline from its caller; Bounds documents the
+// derivation. A dockerd that accepts requests and does not answer them is
+// named request by request and never written for. Request.Check refuses a
+// relative path and a restart timeout outside 1s to 1h before anything else.
+//
 // # Files beside daemon.json
 //
-// <target>.dockeripv6.bak holds the bytes before the last WriteFile;
-// <target>.dockeripv6.lock is the flock file of Lock. <target> is daemon.json's
-// path after following symlinks.
+// <target>.dockeripv6.bak holds the bytes before the last WriteFile: the last
+// good file, since a rollback puts the previous bytes back with ReplaceFile,
+// which leaves it alone. <target>.dockeripv6.lock is the flock file of Lock,
+// holding who took it last (Holder). <target> is the file the kernel opens for
+// daemon.json's path, every symlink followed (ResolvePath).
 package daemonconfig

@@ -18,3 +18,6 @@ func WriteFile(path string, data []byte) (backupPath string, err error) {
 func Lock(ctx context.Context, path string) (unlock func(), err error) {
 	return nil, errUnsupportedOS
 }
+
+// ReplaceFile is not supported on this system.
+func ReplaceFile(path string, data []byte) error { return errUnsupportedOS }

@@ -199,8 +199,9 @@ func TestLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	lockPath := path + LockSuffix
-	if got := strings.TrimSpace(readFile(t, lockPath)); got != strconv.Itoa(os.Getpid()) {
-		t.Fatalf("lock file holds %q, want our pid", got)
+	if got := ReadHolder(lockPath); got.PID != os.Getpid() || time.Since(got.Since) > time.Minute ||
+		!strings.Contains(got.What, "daemon.json transaction on "+path) {
+		t.Fatalf("lock file holds %+v (%q), want our pid, the time and what we are", got, readFile(t, lockPath))
 	}
 
 	// a second locker times out with a clear error
@@ -263,5 +264,76 @@ func TestLock(t *testing.T) {
 	}
 	if _, err := os.Stat(link + LockSuffix); !os.IsNotExist(err) {
 		t.Fatal("lock file created beside the symlink instead of the target")
+	}
+}
+
+// A symlinked /etc/docker holding a relative link: the link is read from the
+// directory that really holds it, as the kernel (and so dockerd) reads it.
+func TestWriteFileThroughSymlinkedDirectory(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"real/docker", "real/conf", "etc"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("../real/docker", filepath.Join(dir, "etc", "docker")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../conf/daemon.json", filepath.Join(dir, "real", "docker", "daemon.json")); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(dir, "real", "conf", "daemon.json")
+	if err := os.WriteFile(target, []byte("{}\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "etc", "docker", "daemon.json")
+	got, err := ResolvePath(path)
+	if want, _ := filepath.EvalSymlinks(target); err != nil || got != want {
+		t.Fatalf("ResolvePath(%s) = %q, %v; want %q (what the kernel opens)", path, got, err, want)
+	}
+	unlock, err := Lock(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	backup, err := WriteFile(path, []byte("{\"ip6tables\": true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := readFile(t, path); b != "{\"ip6tables\": true}\n" {
+		t.Fatalf("dockerd reads %q through %s, not what was written", b, path)
+	}
+	if backup != got+BackupSuffix || readFile(t, backup) != "{}\n" || mode(t, target) != 0o640 {
+		t.Fatalf("backup %q (%q), mode %v", backup, readFile(t, backup), mode(t, target))
+	}
+	if _, err := os.Stat(got + LockSuffix); err != nil {
+		t.Fatalf("no lock file beside the real file: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "etc", "conf")); !os.IsNotExist(err) {
+		t.Fatalf("a file was made where the link's words point, not where the kernel goes (%v)", err)
+	}
+	// ReplaceFile puts bytes back and leaves the backup alone.
+	if err := ReplaceFile(path, []byte("{}\n")); err != nil {
+		t.Fatal(err)
+	}
+	if readFile(t, path) != "{}\n" || readFile(t, backup) != "{}\n" {
+		t.Fatalf("after ReplaceFile: file %q, backup %q", readFile(t, path), readFile(t, backup))
+	}
+	if fi, _ := os.Lstat(filepath.Join(dir, "real", "docker", "daemon.json")); fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatal("the link was replaced by a file")
+	}
+}
+
+func TestParseHolder(t *testing.T) {
+	since := time.Date(2026, 12, 7, 20, 31, 7, 0, time.UTC)
+	h := Holder{PID: 4242, Since: since, What: "agent: dockeripv6 daemon.json transaction on /etc/docker/daemon.json"}
+	if got := ParseHolder([]byte(h.String())); got != h {
+		t.Fatalf("round trip: %+v, want %+v", got, h)
+	}
+	if got := ParseHolder([]byte("4242\n")); got.PID != 4242 {
+		t.Fatalf("old format: %+v", got)
+	}
+	if got := ParseHolder([]byte("garbage\n")); got.PID != 0 {
+		t.Fatalf("garbage names pid %d", got.PID)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,6 +30,18 @@ import (
 // the backup); callers that want "no change, no write" compare first.
 // Call it with the Lock held.
 func WriteFile(path string, data []byte) (backupPath string, err error) {
+	return writeFile(path, data, true)
+}
+
+// ReplaceFile is WriteFile without the backup: it puts earlier bytes back
+// (a rollback), so that <target>.dockeripv6.bak keeps the last good file and
+// not the one that was refused. Call it with the Lock held.
+func ReplaceFile(path string, data []byte) error {
+	_, err := writeFile(path, data, false)
+	return err
+}
+
+func writeFile(path string, data []byte, backup bool) (backupPath string, err error) {
 	target, err := ResolvePath(path)
 	if err != nil {
 		return "", err
@@ -49,6 +60,9 @@ func WriteFile(path string, data []byte) (backupPath string, err error) {
 		}
 		mode = fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 		owner = ownerOf(fi)
+		if !backup {
+			break
+		}
 		prev, err := os.ReadFile(target)
 		if err != nil {
 			return "", err
@@ -174,9 +188,10 @@ func ensureDir(dir string) error {
 // beside the file at path (symlinks resolved as in WriteFile, missing parent
 // directories created), so that two applies cannot interleave their
 // read-modify-write. It waits until the lock is free or ctx is done; give ctx
-// a deadline for a timeout. The error then names the lock file and the pid of
-// the holder. unlock releases the lock; calling it again does nothing.
-// The lock is also released when the process exits.
+// a deadline for a timeout. Once it has the lock it writes who holds it into
+// the lock file (see Holder); a Lock that gives up names that holder: its
+// pid, what it is and since when. unlock releases the lock; calling it again
+// does nothing. The lock is also released when the process exits.
 func Lock(ctx context.Context, path string) (unlock func(), err error) {
 	target, err := ResolvePath(path)
 	if err != nil {
@@ -190,6 +205,7 @@ func Lock(ctx context.Context, path string) (unlock func(), err error) {
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	delay := 10 * time.Millisecond
 	for {
 		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
@@ -204,14 +220,13 @@ func Lock(ctx context.Context, path string) (unlock func(), err error) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			holder := "another process"
-			if b, rerr := os.ReadFile(lockPath); rerr == nil {
-				if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil && pid > 0 {
-					holder = "process " + strconv.Itoa(pid)
-				}
-			}
 			f.Close()
-			return nil, fmt.Errorf("%s is being changed by %s, which holds the lock %s; gave up waiting: %w (the lock is released when that process finishes or exits)", target, holder, lockPath, ctx.Err())
+			waited := time.Since(start)
+			if dl, ok := ctx.Deadline(); ok && isTimeout(ctx.Err()) {
+				waited = dl.Sub(start) // the wait it was given, not the scheduler's lag
+			}
+			return nil, &LockHeldError{Path: target, LockPath: lockPath, Holder: ReadHolder(lockPath),
+				Waited: waited, Err: ctx.Err()}
 		case <-t.C:
 		}
 		if delay < 200*time.Millisecond {
@@ -219,7 +234,8 @@ func Lock(ctx context.Context, path string) (unlock func(), err error) {
 		}
 	}
 	_ = f.Truncate(0)
-	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	_, _ = f.WriteAt([]byte(Holder{PID: os.Getpid(), Since: time.Now(), What: describeProcess(target)}.String()), 0)
+	_ = f.Sync()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -227,4 +243,21 @@ func Lock(ctx context.Context, path string) (unlock func(), err error) {
 			_ = f.Close()
 		})
 	}, nil
+}
+
+// describeProcess says what this process is, for the lock file.
+func describeProcess(target string) string {
+	name := filepath.Base(os.Args[0])
+	if exe, err := os.Executable(); err == nil {
+		name = filepath.Base(exe)
+	}
+	args := strings.Join(os.Args[1:], " ")
+	if len(args) > 120 {
+		args = args[:120] + "..."
+	}
+	what := name
+	if args != "" {
+		what += " " + args
+	}
+	return what + ": dockeripv6 daemon.json transaction on " + target
 }

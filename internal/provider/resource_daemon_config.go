@@ -212,7 +212,8 @@ func (r *DaemonConfigResource) Schema(_ context.Context, _ resource.SchemaReques
 				MarkdownDescription: "Path of daemon.json. Defaults to `" + DefaultDaemonJSON + "`. A symlink is written " +
 					"through to its target. Changing it replaces the resource.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:    []validator.String{stringvalidator.LengthAtLeast(1)},
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1),
+					stringCheck{desc: "an absolute path", summary: "Invalid daemon.json Path", check: daemonconfig.CheckPath}},
 			},
 			"default_bridge_ipv6": schema.BoolAttribute{Optional: true, MarkdownDescription: managed("ipv6",
 				"IPv6 on the default bridge (`docker0`, the network of containers started without `--network`) only; user-defined networks such as `dockeripv6_network` enable IPv6 themselves, so a mail host rarely needs it. Docker before 28 needs `fixed_cidr_v6` with it.")},
@@ -259,11 +260,22 @@ func (r *DaemonConfigResource) Schema(_ context.Context, _ resource.SchemaReques
 						MarkdownDescription: "The systemd unit that runs dockerd."},
 					"timeout": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("90s"),
 						MarkdownDescription: "How long to wait for the restart job and then for the Docker API, as a Go duration.",
-						Validators:          []validator.String{durationValidator()}},
+						Validators:          []validator.String{durationValidator(), restartTimeoutValidator()}},
 				},
 			},
 		},
 	}
+}
+
+// restartTimeoutValidator refuses a timeout outside daemonconfig's range
+// (durationValidator reports what is no positive duration).
+func restartTimeoutValidator() stringCheck {
+	return stringCheck{desc: "from 1s to 1h", summary: "Invalid Restart Timeout", check: func(s string) error {
+		if d, err := time.ParseDuration(s); err == nil && d > 0 {
+			return daemonconfig.CheckRestartTimeout(d)
+		}
+		return nil
+	}}
 }
 
 // desiredSettings maps the configuration onto daemonconfig.Settings (null = unmanaged).

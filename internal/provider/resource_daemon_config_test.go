@@ -405,6 +405,9 @@ func TestAccDaemonConfig_badInput(t *testing.T) {
 		{path + "\n default_address_pools = [{ base = \"not-a-cidr\", size = 24 }]\n" + none, `default_address_pools[0].base "not-a-cidr" is not a CIDR prefix`},
 		{path + "\n experimental = true\n restart {\n method = \"reboot\"\n }", `value must be one of: ["systemd" "none"]`},
 		{path + "\n experimental = true\n restart {\n timeout = \"soon\"\n }", `is not a positive duration`},
+		{path + "\n experimental = true\n restart {\n timeout = \"1ns\"\n }", `restart timeout 1ns is too short: dockerd needs seconds to restart`},
+		{path + "\n experimental = true\n restart {\n timeout = \"3h\"\n }", `restart timeout 3h0m0s is longer than 1h0m0s`},
+		{"path = \"daemon.json\"\n experimental = true\n" + none, `"daemon.json" is a relative path: dockerd reads daemon.json by an absolute path`},
 		{fmt.Sprintf("path = %q\n default_bridge_ipv6 = true\n fixed_cidr_v6 = \"fd3a:9c1e:77b0:ff::/64\"\n%s", malformed, none), "line 3, column"},
 	}
 	planFails(t, func(body string) string {
@@ -471,5 +474,36 @@ func TestDaemonConfig_validatePools(t *testing.T) {
 	ok := pools([2]any{"198.18.64.0/18", 24.0}, [2]any{"fd7e:3c1a:95d2::/48", 64.0})
 	if diags := validateResource(t, "dockeripv6_daemon_config", map[string]tftypes.Value{"default_address_pools": ok}); len(diags) != 0 {
 		t.Errorf("valid pools: %s", diagsText(diags))
+	}
+}
+
+// A relative daemon.json path and a restart timeout dockerd cannot meet are
+// refused by `terraform validate`, before any host is asked.
+func TestDaemonConfig_validatePathAndTimeout(t *testing.T) {
+	typ := "dockeripv6_daemon_config"
+	diags := validateResource(t, typ, map[string]tftypes.Value{"path": tftypes.NewValue(tftypes.String, "docker/daemon.json")})
+	diagAt(t, diags, tfprotov6.DiagnosticSeverityError, "Invalid daemon.json Path", "path",
+		`"docker/daemon.json" is a relative path: dockerd reads daemon.json by an absolute path (default /etc/docker/daemon.json)`)
+	restart := func(timeout string) tftypes.Value {
+		ot := tftypes.Object{AttributeTypes: map[string]tftypes.Type{"method": tftypes.String, "unit": tftypes.String, "timeout": tftypes.String}}
+		return tftypes.NewValue(ot, map[string]tftypes.Value{"method": tftypes.NewValue(tftypes.String, nil),
+			"unit": tftypes.NewValue(tftypes.String, nil), "timeout": tftypes.NewValue(tftypes.String, timeout)})
+	}
+	for timeout, want := range map[string]string{
+		"1ns":   "restart timeout 1ns is too short: dockerd needs seconds to restart, and every wait of the apply derives from this value; use at least 1s",
+		"900ms": "restart timeout 900ms is too short",
+		"2h":    "restart timeout 2h0m0s is longer than 1h0m0s",
+	} {
+		diags := validateResource(t, typ, map[string]tftypes.Value{"restart": restart(timeout)})
+		found := false
+		for _, d := range diags {
+			found = found || d.Summary == "Invalid Restart Timeout" && strings.Contains(d.Detail, want)
+		}
+		if !found {
+			t.Errorf("timeout %s: want %q in %s", timeout, want, diagsText(diags))
+		}
+	}
+	if diags := validateResource(t, typ, map[string]tftypes.Value{"path": tftypes.NewValue(tftypes.String, "/etc/docker/daemon.json"), "restart": restart("1s")}); len(diags) != 0 {
+		t.Errorf("valid path and timeout: %s", diagsText(diags))
 	}
 }

@@ -9,9 +9,11 @@ import (
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/dockerapi"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall/nft"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/hostcheck"
@@ -22,20 +24,39 @@ import (
 // provider owns (for restart_pending and the verification after a restart):
 // /info, /version, the default bridge, Docker's ip6 nat chain, docker-proxy
 // processes and the flags on unit's ExecStart. An error means the Docker API
-// could not be asked.
+// could not be asked, or did not answer within CallBound (the unit's flags
+// are read from systemd meanwhile, and only lost when systemd is slow).
 func (l *Host) Observe(ctx context.Context, unit string) (daemonconfig.RunningState, error) {
 	if unit == "" {
 		unit = "docker.service"
 	}
-	flags, _, _ := l.Units(ctx, unit)
-	d, err := l.Daemon(ctx, flags)
-	return d.Running, err
+	return daemonconfig.Within(ctx, l.callBound(), "reading what the running dockerd does", daemonconfig.DockerHint(unit),
+		func(ctx context.Context) (daemonconfig.RunningState, error) {
+			flagsCh := make(chan []string, 1)
+			go func() {
+				flags, _, _ := l.Units(ctx, unit)
+				flagsCh <- flags
+			}()
+			d, err := l.Daemon(ctx, nil)
+			var stuck *dockerapi.StuckError
+			if errors.As(err, &stuck) {
+				stuck.Unit = unit
+			}
+			if err != nil {
+				return d.Running, err
+			}
+			flags := <-flagsCh
+			d.Running.AbsentMeansDefault = flags != nil && !daemonconfig.SetsOwnedKey(flags)
+			return d.Running, nil
+		})
 }
 
 // Units reads the unit's ExecStart flags (without argv[0] and --config-file;
 // nil when unknown or unit is "") and the ActiveState of each other unit,
-// over one connection to systemd.
+// over one connection to systemd, within CallBound.
 func (l *Host) Units(ctx context.Context, unit string, others ...string) ([]string, map[string]string, error) {
+	ctx, cancel := bounded(ctx, l.callBound())
+	defer cancel()
 	mgr, err := l.DialManager(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -55,37 +76,55 @@ func (l *Host) Units(ctx context.Context, unit string, others ...string) ([]stri
 }
 
 // Daemon reads the running dockerd once (/version, /info) and what it shows of
-// the owned settings. flags are its unit's (nil when unknown): without an owned
-// flag there, a key absent from daemon.json means dockerd's default.
+// the owned settings, each request within CallBound. flags are its unit's (nil
+// when unknown): without an owned flag there, a key absent from daemon.json
+// means dockerd's default.
 func (l *Host) Daemon(ctx context.Context, flags []string) (hostcheck.Daemon, error) {
 	var d hostcheck.Daemon
-	sv, err := l.Docker.ServerVersion(ctx)
+	sv, err := l.serverVersion(ctx)
 	if err != nil {
 		return d, err
 	}
 	d.Server, d.API = sv.Server, sv.API
-	if d.Info, err = l.Docker.Info(ctx); err != nil {
+	if err := l.Docker.Bounded(ctx, "/info", l.callBound(), func(ctx context.Context, cli *client.Client) (err error) {
+		d.Info, err = cli.Info(ctx)
+		return err
+	}); err != nil {
 		return d, err
 	}
 	rs := &d.Running
 	rs.Version, _ = daemonconfig.ParseVersion(sv.Server, sv.API) // unknown stays zero; Gather reports the gap
 	rs.Experimental = daemonconfig.Bool(d.Info.ExperimentalBuild)
 	rs.LiveRestore = daemonconfig.Bool(d.Info.LiveRestoreEnabled)
-	if n, err := l.Docker.NetworkInspect(ctx, "bridge"); err == nil {
+	var n network.Inspect
+	if err := l.Docker.Bounded(ctx, "/networks/bridge", l.callBound(), func(ctx context.Context, _ *client.Client) (err error) {
+		n, err = l.Docker.NetworkInspect(ctx, "bridge")
+		return err
+	}); err == nil {
 		rs.IPv6 = daemonconfig.Bool(n.EnableIPv6)
 		for _, c := range n.IPAM.Config {
 			if strings.Contains(c.Subnet, ":") {
 				rs.FixedCIDRv6 = daemonconfig.String(c.Subnet)
 			}
 		}
+	} else if isStuck(err) {
+		return d, err
 	}
 	nftBackend := d.Info.FirewallBackend != nil && strings.Contains(d.Info.FirewallBackend.Driver, "nftables")
 	if !nftBackend {
 		rs.IP6TablesChain = DockerIP6Chain()
 	}
-	rs.UserlandProxy = l.observeUserlandProxy(ctx)
+	if rs.UserlandProxy, err = l.observeUserlandProxy(ctx); err != nil {
+		return d, err
+	}
 	rs.AbsentMeansDefault = flags != nil && !daemonconfig.SetsOwnedKey(flags)
 	return d, nil
+}
+
+// isStuck tells a request that did not answer in time.
+func isStuck(err error) bool {
+	var s *dockerapi.StuckError
+	return errors.As(err, &s)
 }
 
 // DockerAPI is the Docker API client.
@@ -101,15 +140,19 @@ func (l *Host) OtherFirewalls(ctx context.Context) ([]firewall.Finding, error) {
 	return conn.OtherFirewalls(ctx, "")
 }
 
-// observeUserlandProxy: with published ports, whether docker-proxy processes serve them.
-func (l *Host) observeUserlandProxy(ctx context.Context) *bool {
-	cli, err := l.Docker.API(ctx)
+// observeUserlandProxy: with published ports, whether docker-proxy
+// processes serve them; an error only when /containers/json hangs.
+func (l *Host) observeUserlandProxy(ctx context.Context) (*bool, error) {
+	var list []container.Summary
+	err := l.Docker.Bounded(ctx, "/containers/json", l.callBound(), func(ctx context.Context, cli *client.Client) (err error) {
+		list, err = cli.ContainerList(ctx, container.ListOptions{})
+		return err
+	})
 	if err != nil {
-		return nil
-	}
-	list, err := cli.ContainerList(ctx, container.ListOptions{})
-	if err != nil {
-		return nil
+		if isStuck(err) {
+			return nil, err
+		}
+		return nil, nil
 	}
 	published := false
 	for _, c := range list {
@@ -120,10 +163,10 @@ func (l *Host) observeUserlandProxy(ctx context.Context) *bool {
 		}
 	}
 	if !published {
-		return nil
+		return nil, nil
 	}
 	seen := countProcesses("docker-proxy") > 0
-	return &seen
+	return &seen, nil
 }
 
 // DockerIP6Chain tells whether Docker's DOCKER chain exists in the ip6 nat

@@ -12,6 +12,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/docker/docker/client"
+
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/dockerapi"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/firewall"
@@ -29,11 +31,33 @@ var (
 )
 
 // Host is the machine this process runs on.
+//
+// Every call that waits on something else has a bound, also when ctx has
+// none (Terraform gives none): one Docker API or D-Bus call takes at most
+// CallBound (less when ctx ends sooner), Observe and ReadDaemonJSON CallBound
+// in all, Gather and GatherPosture 3*CallBound. The daemon.json transaction
+// derives its own from restart.timeout (daemonconfig.Bounds) and hands them
+// down in its contexts.
 type Host struct {
 	Docker *dockerapi.Client
 	// DialSystemd connects to systemd's manager; nil means systemd.Dial (the
 	// system D-Bus; DBUS_SYSTEM_BUS_ADDRESS is honoured).
 	DialSystemd func(ctx context.Context) (*systemd.Client, error)
+	// CallBound bounds one call; 0 means daemonconfig.BoundsFor(0).Call (30s).
+	CallBound time.Duration
+}
+
+// callBound is CallBound or its default.
+func (l *Host) callBound() time.Duration {
+	if l.CallBound > 0 {
+		return l.CallBound
+	}
+	return daemonconfig.BoundsFor(0).Call
+}
+
+// bounded is ctx ending after at most d.
+func bounded(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d)
 }
 
 // New is this machine with the Docker API at dockerHost (see
@@ -81,18 +105,33 @@ func (l *Host) PlanDaemonConfig(ctx context.Context, req daemonconfig.Request) (
 	return daemonconfig.Plan(ctx, l, req)
 }
 
-// ReadDaemonJSON reads daemon.json (ReadConfig).
-func (l *Host) ReadDaemonJSON(_ context.Context, path string) ([]byte, bool, error) {
-	return l.ReadConfig(path)
+// ReadDaemonJSON reads daemon.json (ReadConfig), within CallBound.
+func (l *Host) ReadDaemonJSON(ctx context.Context, path string) ([]byte, bool, error) {
+	type read struct {
+		data   []byte
+		exists bool
+	}
+	r, err := daemonconfig.Within(ctx, l.callBound(), "reading "+path, daemonconfig.FileHint, func(context.Context) (read, error) {
+		data, exists, err := l.ReadConfig(path)
+		return read{data, exists}, err
+	})
+	return r.data, r.exists, err
 }
 
-// Gather reads this machine's facts (hostcheck.Gather).
+// Gather reads this machine's facts (hostcheck.Gather), within 3*CallBound;
+// each Docker API call in it within CallBound.
 func (l *Host) Gather(ctx context.Context, daemonJSON, dockerUnit string) (hostcheck.Facts, error) {
-	return hostcheck.Gather(ctx, l, daemonJSON, dockerUnit)
+	return daemonconfig.Within(ctx, 3*l.callBound(), "reading the host's facts", daemonconfig.DockerHint(dockerUnit),
+		func(ctx context.Context) (hostcheck.Facts, error) {
+			return hostcheck.Gather(ctx, l, daemonJSON, dockerUnit)
+		})
 }
 
-// GatherPosture reads the firewall's facts (hostcheck.GatherPosture).
+// GatherPosture reads the firewall's facts (hostcheck.GatherPosture), within
+// 3*CallBound: what does not answer by then is a gap in the facts.
 func (l *Host) GatherPosture(ctx context.Context) hostcheck.Facts {
+	ctx, cancel := bounded(ctx, 3*l.callBound())
+	defer cancel()
 	return hostcheck.GatherPosture(ctx, l)
 }
 
@@ -115,6 +154,12 @@ func (l *Host) WriteConfig(path string, data []byte) (string, error) {
 	return daemonconfig.WriteFile(path, data)
 }
 
+// RestoreConfig puts earlier bytes back without touching the backup
+// (daemonconfig.ReplaceFile).
+func (l *Host) RestoreConfig(path string, data []byte) error {
+	return daemonconfig.ReplaceFile(path, data)
+}
+
 // RemoveConfig removes daemon.json (through a symlink, the target).
 func (l *Host) RemoveConfig(path string) error {
 	target, err := daemonconfig.ResolvePath(path)
@@ -127,13 +172,24 @@ func (l *Host) RemoveConfig(path string) error {
 	return nil
 }
 
-// DockerVersion is the running daemon's release, for the version rules.
+// DockerVersion is the running daemon's release, for the version rules
+// (/version, within CallBound).
 func (l *Host) DockerVersion(ctx context.Context) (daemonconfig.DockerVersion, error) {
-	v, err := l.Docker.ServerVersion(ctx)
+	v, err := l.serverVersion(ctx)
 	if err != nil {
 		return daemonconfig.DockerVersion{}, err
 	}
 	return daemonconfig.ParseVersion(v.Server, v.API)
+}
+
+// serverVersion is /version within CallBound.
+func (l *Host) serverVersion(ctx context.Context) (dockerapi.Version, error) {
+	var v dockerapi.Version
+	err := l.Docker.Bounded(ctx, "/version", l.callBound(), func(ctx context.Context, _ *client.Client) (err error) {
+		v, err = l.Docker.ServerVersion(ctx)
+		return err
+	})
+	return v, err
 }
 
 // WaitReady waits until the Docker API answers.
