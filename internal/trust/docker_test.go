@@ -1,4 +1,4 @@
-package trust
+package trust_test
 
 import (
 	"archive/tar"
@@ -17,7 +17,28 @@ import (
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/probe"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/sandbox"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/trust"
 )
+
+// The Docker tests are an external test package: probe, which makes the
+// stand-in mail containers, imports trust.
+
+type want string
+
+const (
+	trusted   want = "true"
+	untrusted want = "false"
+)
+
+func got(b *bool) want {
+	if b == nil {
+		return "unknown"
+	}
+	if *b {
+		return trusted
+	}
+	return untrusted
+}
 
 // Real containers in the sandbox, read from the host side: the network's
 // gateway (the address docker-proxy gives every remote IPv6 client) is
@@ -70,7 +91,7 @@ func TestDockerTrustOfTheGateway(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := runMailContainer(t, ctx, cli, img, name+"-"+tt.name, name, tt.env, tt.mainCF)
-			s := Read(c)
+			s := trust.Read(c)
 			if g := got(s.Contains(gateway)); g != tt.want {
 				t.Errorf("gateway %s: trusted = %s, want %s; set %+v", gateway, g, tt.want, s)
 			}
@@ -84,7 +105,7 @@ func TestDockerTrustOfTheGateway(t *testing.T) {
 // runMailContainer starts the probe image on nw with env and, when mainCF is
 // not empty, that file copied in as /etc/postfix/main.cf before it starts;
 // it returns what Read needs, as the host sees it.
-func runMailContainer(t *testing.T, ctx context.Context, cli client.APIClient, img, name, nw, env, mainCF string) Container {
+func runMailContainer(t *testing.T, ctx context.Context, cli client.APIClient, img, name, nw, env, mainCF string) trust.Container {
 	t.Helper()
 	cfg := &container.Config{Image: img}
 	if env != "" {
@@ -121,7 +142,7 @@ func runMailContainer(t *testing.T, ctx context.Context, cli client.APIClient, i
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	nets := map[string]Network{}
+	nets := map[string]trust.Network{}
 	for n := range in.NetworkSettings.Networks {
 		ni, err := cli.NetworkInspect(ctx, n, network.InspectOptions{})
 		if err != nil {
@@ -133,9 +154,9 @@ func runMailContainer(t *testing.T, ctx context.Context, cli client.APIClient, i
 				subnets = append(subnets, p)
 			}
 		}
-		nets[n] = Network{Driver: ni.Driver, Subnets: subnets}
+		nets[n] = trust.Network{Driver: ni.Driver, Subnets: subnets}
 	}
-	return Container{Inspect: in, Networks: nets}
+	return trust.Container{Inspect: in, Networks: nets}
 }
 
 func mainCFTar(t *testing.T, content string) *bytes.Reader {
