@@ -51,7 +51,7 @@ func (l *Host) Observe(ctx context.Context, unit string) (daemonconfig.RunningSt
 		})
 }
 
-// Units reads the unit's ExecStart flags (without argv[0] and --config-file;
+// Units reads the unit's ExecStart flags as systemd expands them (without argv[0] and --config-file;
 // nil when unknown or unit is "") and the ActiveState of each other unit,
 // over one connection to systemd, within CallBound.
 func (l *Host) Units(ctx context.Context, unit string, others ...string) ([]string, map[string]string, error) {
@@ -64,7 +64,9 @@ func (l *Host) Units(ctx context.Context, unit string, others ...string) ([]stri
 	defer mgr.Close()
 	var flags []string
 	if unit != "" {
-		if _, argv, err := mgr.ExecStart(ctx, unit); err == nil {
+		// As systemd runs it: $DOCKER_OPTS from EnvironmentFile= expanded. A
+		// command line that cannot be expanded leaves the flags unknown.
+		if _, argv, err := mgr.Command(ctx, unit, os.ReadFile); err == nil {
 			flags = daemonconfig.DockerdFlags(argv)
 			if flags == nil {
 				flags = []string{}
