@@ -5,19 +5,25 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/probe"
 )
 
 var (
-	_ datasource.DataSource              = &ClientIPDataSource{}
-	_ datasource.DataSourceWithConfigure = &ClientIPDataSource{}
+	_ datasource.DataSource                     = &ClientIPDataSource{}
+	_ datasource.DataSourceWithConfigure        = &ClientIPDataSource{}
+	_ datasource.DataSourceWithConfigValidators = &ClientIPDataSource{}
+	_ datasource.DataSourceWithValidateConfig   = &ClientIPDataSource{}
 )
 
 // ClientIPDataSource is dockeripv6_client_ip: the measured client-IP behaviour.
@@ -29,6 +35,8 @@ func NewClientIPDataSource() datasource.DataSource { return &ClientIPDataSource{
 type clientIPModel struct {
 	Host             types.String `tfsdk:"host"`
 	Network          types.String `tfsdk:"network"`
+	Container        types.String `tfsdk:"container"`
+	Ports            types.Set    `tfsdk:"ports"`
 	Family           types.String `tfsdk:"family"`
 	Client           types.String `tfsdk:"client"`
 	HostPort         types.Number `tfsdk:"host_port"`
@@ -40,6 +48,31 @@ type clientIPModel struct {
 	Preserved        types.Bool   `tfsdk:"preserved"`
 	Detail           types.String `tfsdk:"detail"`
 	ElapsedMS        types.Int64  `tfsdk:"elapsed_ms"`
+	ContainerID      types.String `tfsdk:"container_id"`
+	Measurements     types.List   `tfsdk:"measurements"`
+	TrustedPrefixes  types.List   `tfsdk:"trusted_prefixes"`
+}
+
+// measurementModel is one row of measurements: a container port, a family
+// and a host address.
+type measurementModel struct {
+	Port            types.Int64  `tfsdk:"port"`
+	Family          types.String `tfsdk:"family"`
+	HostAddress     types.String `tfsdk:"host_address"`
+	HostPort        types.Int64  `tfsdk:"host_port"`
+	Path            types.String `tfsdk:"path"`
+	Verdict         types.String `tfsdk:"verdict"`
+	ObservedAddress types.String `tfsdk:"observed_address"`
+	ClientAddress   types.String `tfsdk:"client_address"`
+	FrontProxy      types.String `tfsdk:"front_proxy"`
+	Trusted         types.Bool   `tfsdk:"trusted"`
+	Detail          types.String `tfsdk:"detail"`
+}
+
+var measurementAttrTypes = map[string]attr.Type{
+	"port": types.Int64Type, "family": types.StringType, "host_address": types.StringType, "host_port": types.Int64Type,
+	"path": types.StringType, "verdict": types.StringType, "observed_address": types.StringType, "client_address": types.StringType,
+	"front_proxy": types.StringType, "trusted": types.BoolType, "detail": types.StringType,
 }
 
 func (d *ClientIPDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -52,8 +85,15 @@ func (d *ClientIPDataSource) Configure(_ context.Context, req datasource.Configu
 
 func (d *ClientIPDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Measures what client address a container really sees, the way an outside client would: " +
-			"a probe container (made on this host from the provider's own binary, no registry) publishes a port on `network`, " +
+		MarkdownDescription: "Measures what client address a container really sees, the way an outside client would.\n\n" +
+			"With `container`, it measures the running mail container itself, on its own published TCP ports, without touching it " +
+			"(no image, no exec, nothing written into it, no container started): a simulated remote host with a fresh address each run " +
+			"connects to each published port on each host address it is bound to, the peer address of the accepted connection is read " +
+			"inside the container's network namespace with the kernel's socket diagnostics (the address the server's own `accept()` returns), " +
+			"and the connection is reset at once, with no data sent. Each port, family and host address is a row of `measurements`, with the " +
+			"path the connection took and whether the mail server trusts the address it saw (`trusted`: its `PERMIT_DOCKER`, Mailu's `SUBNET`, " +
+			"Postfix's `mynetworks`, read from the container's environment and its own `main.cf`); the top-level verdict is the worst row's.\n\n" +
+			"With `network` (or neither), for a host whose mail container does not run yet: a probe container (made on this host from the provider's own binary, no registry) publishes a port on `network`, " +
 			"a simulated remote host in its own network namespace behind a veth pair connects to it over IPv6 or IPv4, and the " +
 			"container answers with the peer address it saw. Everything the probe creates is removed on every path.\n\n" +
 			"| verdict | what it means on a mail host | fix |\n|---|---|---|\n" +
@@ -68,10 +108,15 @@ func (d *ClientIPDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 		Attributes: map[string]schema.Attribute{
 			"host": dataSourceHostAttribute(),
 			"network": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "Network to measure, by name or ID. Defaults to Docker's default bridge (`bridge`)."},
+				MarkdownDescription: "Network to measure with a probe container, by name or ID. Defaults to Docker's default bridge (`bridge`) when `container` is not set."},
+			"container": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "A running container to measure on its own published TCP ports, by name or ID (the mail server: `mailserver`). Instead of `network`.",
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)}},
+			"ports": schema.SetAttribute{Optional: true, ElementType: types.Int64Type,
+				MarkdownDescription: "With `container`: the container ports to measure. Defaults to every published TCP port."},
 			"family": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "`ipv6` (default) or `ipv4`: the address family the client connects with.",
-				Validators:          []validator.String{stringvalidator.OneOf(probe.FamilyIPv6, probe.FamilyIPv4)}},
+				MarkdownDescription: "`ipv6` (default) or `ipv4`: the address family the client connects with; with `container` also `both`.",
+				Validators:          []validator.String{stringvalidator.OneOf(probe.FamilyIPv6, probe.FamilyIPv4, probe.FamilyBoth)}},
 			"client": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "`remote` (default): a simulated remote host behind a veth pair, so packets arrive as an outside client's do. `local`: a connection from the host itself (loopback).",
 				Validators:          []validator.String{stringvalidator.OneOf(probe.ClientRemote, probe.ClientLocal)}},
@@ -85,11 +130,69 @@ func (d *ClientIPDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 			"observed_address": schema.StringAttribute{Computed: true, MarkdownDescription: "The address the container saw; empty when the connection did not get through."},
 			"gateway_addresses": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "The network's gateway addresses (IPv4 and IPv6)."},
-			"verdict":    schema.StringAttribute{Computed: true, MarkdownDescription: "`preserved`, `masqueraded`, `refused` or `unreachable`."},
-			"preserved":  schema.BoolAttribute{Computed: true, MarkdownDescription: "True when the verdict is `preserved`."},
-			"detail":     schema.StringAttribute{Computed: true, MarkdownDescription: "One sentence: what happened and the fix."},
-			"elapsed_ms": schema.Int64Attribute{Computed: true, MarkdownDescription: "How long the measurement took."},
+			"verdict":      schema.StringAttribute{Computed: true, MarkdownDescription: "`preserved`, `masqueraded`, `refused` or `unreachable`."},
+			"preserved":    schema.BoolAttribute{Computed: true, MarkdownDescription: "True when the verdict is `preserved`."},
+			"detail":       schema.StringAttribute{Computed: true, MarkdownDescription: "One sentence: what happened and the fix."},
+			"elapsed_ms":   schema.Int64Attribute{Computed: true, MarkdownDescription: "How long the measurement took."},
+			"container_id": schema.StringAttribute{Computed: true, MarkdownDescription: "With `container`: its full ID."},
+			"trusted_prefixes": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "With `container`: what its mail server trusts to relay without authentication, each prefix with where it comes from " +
+					"(`198.18.0.0/24 (PERMIT_DOCKER=connected-networks)`); empty when nothing could be read."},
+			"measurements": schema.ListNestedAttribute{Computed: true,
+				MarkdownDescription: "With `container`: one row per published port, family and host address, sorted.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"port":         schema.Int64Attribute{Computed: true, MarkdownDescription: "The container's TCP port."},
+					"family":       schema.StringAttribute{Computed: true, MarkdownDescription: "`ipv6` or `ipv4`: the client's family."},
+					"host_address": schema.StringAttribute{Computed: true, MarkdownDescription: "The address the client connected to: the host's for `0.0.0.0` and `[::]` bindings, the bound address itself, or the container's own on a routed network."},
+					"host_port":    schema.Int64Attribute{Computed: true, MarkdownDescription: "The port the client connected to."},
+					"path": schema.StringAttribute{Computed: true, MarkdownDescription: "How the connection reached the container: `dnat` (the kernel's NAT, the address kept), " +
+						"`proxy` (docker-proxy, or another container, relayed it), `routed` (the container's own address), `host` (host network) or `none` (refused or not answered)."},
+					"verdict":          schema.StringAttribute{Computed: true, MarkdownDescription: "`preserved`, `masqueraded`, `refused` or `unreachable`."},
+					"observed_address": schema.StringAttribute{Computed: true, MarkdownDescription: "The peer address the container's `accept()` returned; empty when nothing got through."},
+					"client_address":   schema.StringAttribute{Computed: true, MarkdownDescription: "The simulated client's address."},
+					"front_proxy":      schema.StringAttribute{Computed: true, MarkdownDescription: "The container whose address the mail container saw (a front proxy such as Traefik or HAProxy); empty otherwise."},
+					"trusted": schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the mail server trusts `observed_address` (may relay without authentication); " +
+						"null when that is not known or nothing was seen, never false for unknown."},
+					"detail": schema.StringAttribute{Computed: true, MarkdownDescription: "One sentence: what happened and the fix."},
+				}}},
 		},
+	}
+}
+
+// ConfigValidators: container measures its own ports, network starts a
+// probe container on a port of its own.
+func (d *ClientIPDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
+	return []datasource.ConfigValidator{
+		datasourcevalidator.Conflicting(path.MatchRoot("container"), path.MatchRoot("network")),
+		datasourcevalidator.Conflicting(path.MatchRoot("container"), path.MatchRoot("host_port")),
+		datasourcevalidator.Conflicting(path.MatchRoot("container"), path.MatchRoot("client")),
+	}
+}
+
+// ValidateConfig refuses what only container mode takes without a container.
+func (d *ClientIPDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
+	var m clientIPModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() || !m.Container.IsNull() || m.Container.IsUnknown() {
+		if !m.Ports.IsNull() && !m.Ports.IsUnknown() {
+			var ports []int64
+			resp.Diagnostics.Append(m.Ports.ElementsAs(ctx, &ports, false)...)
+			for _, p := range ports {
+				if p < 1 || p > 65535 {
+					resp.Diagnostics.AddAttributeError(path.Root("ports"), "Invalid Port",
+						fmt.Sprintf("ports holds %d: a TCP port is 1 to 65535.", p))
+				}
+			}
+		}
+		return
+	}
+	if !m.Ports.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("ports"), "Ports Without A Container",
+			"ports chooses which of a running container's published ports are measured: set container to the mail container's name, or leave ports out.")
+	}
+	if m.Family.ValueString() == probe.FamilyBoth {
+		resp.Diagnostics.AddAttributeError(path.Root("family"), "Family Both Without A Container",
+			`family = "both" measures a running container's ports over IPv6 and IPv4: set container, or use two data sources with "ipv6" and "ipv4".`)
 	}
 }
 
@@ -111,14 +214,29 @@ func (d *ClientIPDataSource) Read(ctx context.Context, req datasource.ReadReques
 		resp.Diagnostics.AddError(hostSummary(err, "Docker Daemon Unreachable"), err.Error())
 		return
 	}
+	var timeout time.Duration
+	if s := m.Timeout.ValueString(); s != "" {
+		timeout, _ = time.ParseDuration(s) // validated
+	}
+	if !m.Container.IsNull() {
+		d.readContainer(ctx, h, &m, timeout, resp)
+	} else {
+		d.readNetwork(ctx, h, &m, timeout, resp)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// readNetwork measures with a probe container on a network.
+func (d *ClientIPDataSource) readNetwork(ctx context.Context, h host.Host, m *clientIPModel, timeout time.Duration, resp *datasource.ReadResponse) {
 	opts := probe.Options{
 		Network:  m.Network.ValueString(),
 		Family:   m.Family.ValueString(),
 		Client:   m.Client.ValueString(),
 		HostPort: portAttr(m.HostPort),
-	}
-	if s := m.Timeout.ValueString(); s != "" {
-		opts.Timeout, _ = time.ParseDuration(s) // validated
+		Timeout:  timeout,
 	}
 	res, err := h.ClientIP(ctx, opts)
 	if err != nil {
@@ -136,7 +254,72 @@ func (d *ClientIPDataSource) Read(ctx context.Context, req datasource.ReadReques
 	m.Preserved = types.BoolValue(res.Verdict == probe.VerdictPreserved)
 	m.Detail = types.StringValue(res.Detail)
 	m.ElapsedMS = types.Int64Value(res.Elapsed.Milliseconds())
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	m.ContainerID = types.StringNull()
+	m.Measurements = types.ListNull(types.ObjectType{AttrTypes: measurementAttrTypes})
+	m.TrustedPrefixes = types.ListNull(types.StringType)
+}
+
+// readContainer measures a running container's own published ports (one
+// host call), with what its mail server trusts.
+func (d *ClientIPDataSource) readContainer(ctx context.Context, h host.Host, m *clientIPModel, timeout time.Duration, resp *datasource.ReadResponse) {
+	opts := probe.ContainerOptions{Container: m.Container.ValueString(), Family: m.Family.ValueString(), Timeout: timeout}
+	if !m.Ports.IsNull() {
+		var ports []int64
+		resp.Diagnostics.Append(m.Ports.ElementsAs(ctx, &ports, false)...)
+		for _, p := range ports {
+			opts.Ports = append(opts.Ports, int(p))
+		}
+	}
+	res, err := h.ContainerClientIP(ctx, opts)
+	if err != nil {
+		resp.Diagnostics.AddError(hostSummary(err, "Client-IP Measurement Failed"),
+			fmt.Sprintf("The ports of container %q could not be measured: %v", opts.Container, err))
+		return
+	}
+	for _, w := range res.Warnings {
+		resp.Diagnostics.AddAttributeWarning(path.Root("ports"), "Port Not Measured", w)
+	}
+	if res.TrustUnknown != "" {
+		tflog.Warn(ctx, "client-ip trust", map[string]any{"container": res.Container, "unknown": res.TrustUnknown})
+	}
+	tflog.Info(ctx, "client-ip container", map[string]any{"container": res.Container, "family": opts.Family,
+		"verdict": res.Verdict, "observed": res.ObservedAddress, "rows": len(res.Ports), "elapsed_ms": res.Elapsed.Milliseconds()})
+	rows := make([]measurementModel, 0, len(res.Ports))
+	client := ""
+	for _, p := range res.Ports {
+		rows = append(rows, measurementRow(p))
+		if client == "" && p.Verdict == res.Verdict && p.ObservedAddress == res.ObservedAddress {
+			client = p.ClientAddress // the worst row's
+		}
+	}
+	list, diags := types.ListValueFrom(ctx, types.ObjectType{AttrTypes: measurementAttrTypes}, rows)
+	resp.Diagnostics.Append(diags...)
+	prefixes, diags := types.ListValueFrom(ctx, types.StringType, nonNil(res.Trust.Prefixes()))
+	resp.Diagnostics.Append(diags...)
+	m.Measurements, m.TrustedPrefixes = list, prefixes
+	m.ContainerID = types.StringValue(res.ContainerID)
+	m.ClientAddress = types.StringValue(client)
+	m.ObservedAddress = types.StringValue(res.ObservedAddress)
+	m.GatewayAddresses = types.ListValueMust(types.StringType, []attr.Value{})
+	m.Verdict = types.StringValue(res.Verdict)
+	m.Preserved = types.BoolValue(res.Preserved)
+	m.Detail = types.StringValue(res.Detail)
+	m.ElapsedMS = types.Int64Value(res.Elapsed.Milliseconds())
+}
+
+// measurementRow maps one measured row.
+func measurementRow(p probe.PortResult) measurementModel {
+	trusted := types.BoolNull()
+	if p.Trusted != nil {
+		trusted = types.BoolValue(*p.Trusted)
+	}
+	return measurementModel{
+		Port: types.Int64Value(int64(p.Port)), Family: types.StringValue(p.Family),
+		HostAddress: types.StringValue(p.HostAddress), HostPort: types.Int64Value(int64(p.HostPort)),
+		Path: types.StringValue(p.Path), Verdict: types.StringValue(p.Verdict),
+		ObservedAddress: types.StringValue(p.ObservedAddress), ClientAddress: types.StringValue(p.ClientAddress),
+		FrontProxy: types.StringValue(p.FrontProxy), Trusted: trusted, Detail: types.StringValue(p.Detail),
+	}
 }
 
 func nonNil(s []string) []string {

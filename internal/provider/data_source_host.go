@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -15,7 +16,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/host"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/hostcheck"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/probe"
 )
 
 var (
@@ -46,6 +49,7 @@ type hostModel struct {
 	OtherFirewalls        []hostFirewallModel  `tfsdk:"other_firewalls"`
 	Findings              []hostFindingModel   `tfsdk:"findings"`
 	FindingIDs            []string             `tfsdk:"finding_ids"`
+	MailContainers        []string             `tfsdk:"mail_containers"`
 }
 
 type hostDaemonJSONModel struct {
@@ -148,6 +152,11 @@ func (d *HostDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 			"## Findings\n\n" + hostFindingsTable(),
 		Attributes: map[string]schema.Attribute{
 			"host": dataSourceHostAttribute(),
+			"mail_containers": schema.SetAttribute{Optional: true, ElementType: types.StringType,
+				MarkdownDescription: "Running mail containers, by name or ID, whose published TCP ports are measured from a simulated remote client " +
+					"(as `dockeripv6_client_ip` with `container` does, over IPv6 and IPv4) for the `masqueraded-clients-trusted` finding: a remote " +
+					"client the container sees as another address that its mail server trusts (`PERMIT_DOCKER`, `mynetworks`) may relay through it. " +
+					"A container that cannot be measured is a warning."},
 			"daemon_json_path": schema.StringAttribute{
 				Optional: true, Computed: true,
 				MarkdownDescription: "Path of the daemon.json the host's dockerd reads. Defaults to `" + DefaultDaemonJSON + "`. A missing file " +
@@ -246,8 +255,10 @@ func (d *HostDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 
 func (d *HostDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var p, hostName types.String
+	var mail []string
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("daemon_json_path"), &p)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("host"), &hostName)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("mail_containers"), &mail)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -271,12 +282,37 @@ func (d *HostDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 	for _, g := range facts.Gaps {
 		tflog.Warn(ctx, "host fact not observed", map[string]any{"gap": g})
 	}
+	facts.Clients = measureMailContainers(ctx, h, mail, &resp.Diagnostics)
 	findings := hostcheck.Findings(facts)
 	tflog.Info(ctx, "host posture", map[string]any{"docker_version": facts.DockerVersion, "findings": len(findings),
 		"finding_ids": strings.Join(findingIDs(findings), ","), "gaps": strings.Join(facts.Gaps, "; ")})
 	m := hostModelOf(ctx, djPath, facts, findings, &resp.Diagnostics)
 	m.Host = hostName
+	m.MailContainers = mail
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// measureMailContainers measures each mail container's published ports (one
+// host call each) and gives the rows as hostcheck.Clients; a container that
+// cannot be measured is a warning.
+func measureMailContainers(ctx context.Context, h host.Host, names []string, diags *diag.Diagnostics) []hostcheck.Client {
+	var out []hostcheck.Client
+	for _, name := range names {
+		res, err := h.ContainerClientIP(ctx, probe.ContainerOptions{Container: name, Family: probe.FamilyBoth})
+		if err != nil {
+			diags.AddAttributeWarning(path.Root("mail_containers"), "Mail Container Not Measured",
+				fmt.Sprintf("The masqueraded-clients-trusted finding could not be judged for container %q: %v", name, err))
+			continue
+		}
+		for _, row := range res.Ports {
+			c := hostcheck.Client{Container: res.Container, Port: uint16(row.HostPort), Family: row.Family, Trust: res.Trust}
+			if row.Verdict == probe.VerdictMasqueraded {
+				c.Masqueraded, _ = netip.ParseAddr(row.ObservedAddress)
+			}
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func findingIDs(fs []hostcheck.Finding) []string {
