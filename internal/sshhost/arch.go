@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // binaryArch is what a local ELF binary runs on.
@@ -19,6 +20,9 @@ func elfArch(path string) (binaryArch, error) {
 		return binaryArch{}, fmt.Errorf("%s is not an ELF binary for Linux: %w", path, err)
 	}
 	defer f.Close()
+	if err := runnableOnLinux(f, path); err != nil {
+		return binaryArch{}, err
+	}
 	le := f.Data == elf.ELFDATA2LSB
 	is64 := f.Class == elf.ELFCLASS64
 	switch f.Machine {
@@ -56,6 +60,31 @@ func elfArch(path string) (binaryArch, error) {
 		}
 	}
 	return binaryArch{goarch: f.Machine.String()}, nil
+}
+
+// runnableOnLinux refuses what exec would refuse, or run badly, on any
+// Linux host: another OS's ABI (a FreeBSD build), and a dynamically linked
+// binary (a cgo build), whose interpreter and libraries the host may lack.
+func runnableOnLinux(f *elf.File, path string) error {
+	switch f.OSABI {
+	case elf.ELFOSABI_NONE, elf.ELFOSABI_LINUX:
+	default:
+		return fmt.Errorf("%s is built for another operating system (ELF OS ABI %s), not Linux: build the agent with GOOS=linux", path, f.OSABI)
+	}
+	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
+		return fmt.Errorf("%s is not an executable (ELF type %s)", path, f.Type)
+	}
+	for _, p := range f.Progs {
+		if p.Type != elf.PT_INTERP {
+			continue
+		}
+		interp := make([]byte, min(p.Filesz, 4096))
+		n, _ := p.ReadAt(interp, 0)
+		name := strings.TrimRight(string(interp[:n]), "\x00")
+		return fmt.Errorf("%s is dynamically linked (interpreter %s): the host may not have that loader or its libraries; "+
+			"build the agent statically with CGO_ENABLED=0 (as `make build` does)", path, name)
+	}
+	return nil
 }
 
 func (b binaryArch) runsOn(uname string) bool { return slices.Contains(b.unames, uname) }
