@@ -44,6 +44,23 @@ func testAgent(rw io.ReadWriteCloser) error {
 			out = "pid " + strconv.Itoa(os.Getpid())
 		case "ping":
 			out = "pong"
+		case "work":
+			// A request that outlives the connection: it says it started,
+			// waits for the test's go (a file on the host), then leaves
+			// its mark, as a daemon.json transaction ends on the host.
+			if _, err := fmt.Fprintln(rw, "started"); err != nil {
+				return err
+			}
+			for {
+				if _, err := os.Stat(workGo); err == nil {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if err := os.WriteFile(workDone, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+				return err
+			}
+			out = "done"
 		default:
 			out = "unknown " + sc.Text()
 		}
@@ -52,6 +69,41 @@ func testAgent(rw io.ReadWriteCloser) error {
 		}
 	}
 	return sc.Err()
+}
+
+// The files of the "work" request, on the host.
+const (
+	workGo   = "/run/fleet/work-go"
+	workDone = "/run/fleet/work-done"
+)
+
+// startWork asks a for "work" and waits until it started.
+func startWork(t *testing.T, h *fleet.Host, a *sshhost.Agent) {
+	t.Helper()
+	for _, p := range []string{workGo, workDone} {
+		if err := os.Remove(h.Path(p)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	if got := ask(t, a, bufio.NewReader(a), "work"); got != "started" {
+		t.Fatalf("work: %q", got)
+	}
+}
+
+// requireWorkDone lets the work go on and waits (bounded) for its mark.
+func requireWorkDone(t *testing.T, h *fleet.Host) {
+	t.Helper()
+	if err := os.WriteFile(h.Path(workGo), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(h.Path(workDone)); err == nil {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the request that ran when the connection went never finished on %s (the agent was killed); agents: %+v", h.Name, agentProcesses(t, h))
+		}
+	}
 }
 
 func ask(t *testing.T, a *sshhost.Agent, r *bufio.Reader, q string) string {
@@ -373,57 +425,57 @@ func TestFleetConnectionLost(t *testing.T) {
 	ctx := context.Background()
 	exe := self(t)
 
-	t.Run("sshd killed while the agent runs", func(t *testing.T) {
-		p := sshhost.NewPool()
-		defer p.Close()
-		cfg := config(f, h, fleet.UserSudo)
-		c, err := p.Get(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := c.StartAgent(ctx, exe)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := bufio.NewReader(a)
-		if got := ask(t, a, r, "ping"); got != "pong" {
-			t.Fatalf("ping: %q", got)
-		}
-		if len(agentProcesses(t, h)) == 0 {
-			t.Fatal("no agent process on the host while it runs")
-		}
-		if err := h.KillSSHD(); err != nil {
-			t.Fatal(err)
-		}
-		_, err = fmt.Fprintln(a, "ping")
-		if err == nil {
-			_, err = r.ReadString('\n')
-		}
-		t.Logf("error: %v", err)
-		if sshhost.StepOf(err) != sshhost.StepAgent || !errors.Is(err, sshhost.ErrConnectionLost) {
-			t.Fatalf("want a lost connection in the agent step: %v", err)
-		}
-		requireNoAgent(t, h)
-		// The next use dials again once sshd is back.
-		if err := h.StartSSHD(ctx); err != nil {
-			t.Fatal(err)
-		}
-		c2, err := p.Get(ctx, cfg)
-		if err != nil || c2 == c {
-			t.Fatalf("no new connection after the loss: %v", err)
-		}
-		a2, err := c2.StartAgent(ctx, exe)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := ask(t, a2, bufio.NewReader(a2), "uid"); got != "uid 0" {
-			t.Errorf("uid: %q", got)
-		}
-		if err := p.Close(); err != nil {
-			t.Fatal(err)
-		}
-		requireNoAgent(t, h)
-	})
+	// A request that runs when the connection goes runs to its end, as
+	// root (the agent is sshd's child) and through sudo; then the agent
+	// exits. The same when Agent.Close gives up waiting and sends SIGTERM.
+	for _, user := range []string{fleet.UserRoot, fleet.UserSudo} {
+		t.Run("sshd killed during a request, "+user, func(t *testing.T) {
+			defer func() {
+				if err := h.StartSSHD(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}()
+			c, err := sshhost.Dial(ctx, config(f, h, user))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			a, err := c.StartAgent(ctx, exe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			startWork(t, h, a)
+			if err := h.KillSSHD(); err != nil {
+				t.Fatal(err)
+			}
+			requireWorkDone(t, h)
+			requireNoAgent(t, h)
+		})
+		t.Run("SIGTERM during a request, "+user, func(t *testing.T) {
+			c, err := sshhost.Dial(ctx, config(f, h, user))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			a, err := c.StartAgent(ctx, exe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			startWork(t, h, a)
+			// Close: stdin closed, SIGTERM after 5 s, then the session is
+			// closed; the request still runs.
+			_ = a.Close()
+			if _, err := os.Stat(h.Path(workDone)); err == nil {
+				t.Fatal("the work ended before it was let go")
+			}
+			requireWorkDone(t, h)
+			requireNoAgent(t, h)
+		})
+	}
+
+	for _, user := range []string{fleet.UserRoot, fleet.UserSudo} {
+		t.Run("sshd killed while the agent is idle, "+user, func(t *testing.T) { idleAgentSSHDKilled(t, f, h, user) })
+	}
 
 	t.Run("connection cut during the upload", func(t *testing.T) {
 		newer := filepath.Join(t.TempDir(), "agent-cut")
@@ -462,4 +514,60 @@ func TestFleetConnectionLost(t *testing.T) {
 		}
 		requireNoAgent(t, h)
 	})
+}
+
+// idleAgentSSHDKilled: an idle agent exits when sshd goes (no agent is
+// left for ever on the host), and the pool dials again once sshd is back.
+func idleAgentSSHDKilled(t *testing.T, f *fleet.Fleet, h *fleet.Host, user string) {
+	ctx := context.Background()
+	exe := self(t)
+	p := sshhost.NewPool()
+	defer p.Close()
+	cfg := config(f, h, user)
+	c, err := p.Get(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.StartAgent(ctx, exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(a)
+	if got := ask(t, a, r, "ping"); got != "pong" {
+		t.Fatalf("ping: %q", got)
+	}
+	if len(agentProcesses(t, h)) == 0 {
+		t.Fatal("no agent process on the host while it runs")
+	}
+	if err := h.KillSSHD(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = fmt.Fprintln(a, "ping")
+	if err == nil {
+		_, err = r.ReadString('\n')
+	}
+	t.Logf("error: %v", err)
+	if sshhost.StepOf(err) != sshhost.StepAgent || !errors.Is(err, sshhost.ErrConnectionLost) {
+		t.Fatalf("want a lost connection in the agent step: %v", err)
+	}
+	requireNoAgent(t, h)
+	// The next use dials again once sshd is back.
+	if err := h.StartSSHD(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := p.Get(ctx, cfg)
+	if err != nil || c2 == c {
+		t.Fatalf("no new connection after the loss: %v", err)
+	}
+	a2, err := c2.StartAgent(ctx, exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(t, a2, bufio.NewReader(a2), "uid"); got != "uid 0" {
+		t.Errorf("uid: %q", got)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	requireNoAgent(t, h)
 }

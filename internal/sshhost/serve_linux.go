@@ -18,12 +18,3 @@ func takeStdout() (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), "agent-stream"), nil
 }
-
-// dieWithParent: SIGKILL when the parent (sudo, sshd's session) exits.
-func dieWithParent() {
-	ppid := os.Getppid()
-	_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
-	if os.Getppid() != ppid { // the parent is already gone
-		os.Exit(1)
-	}
-}
