@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/safetext"
 )
 
 // remoteFacts are what StartAgent learns about the host and the user once.
@@ -28,6 +30,13 @@ type remoteFacts struct {
 // does not have the expected hash at the moment it would run.
 const exitHashMismatch = 97
 
+// exitUnsafePath is the scripts' exit code when a component of the agent's
+// path is not safe (pathCheckFuncs); stderr says which and why.
+const exitUnsafePath = 96
+
+// unsafeMarker starts the line pathCheckFuncs print on stderr.
+const unsafeMarker = "dockeripv6-unsafe-path: "
+
 // rootMarker is printed by scripts that run as root, to tell a failure of
 // sudo from a failure of the script.
 const rootMarker = "dockeripv6-root-ok"
@@ -40,6 +49,7 @@ type Agent struct {
 	Uploaded bool   // this start uploaded it (false: it was there already)
 	Sudo     bool   // started through sudo -n
 
+	okUID  int // besides root, the owner accepted for directories on Path
 	conn   *Conn
 	sess   *ssh.Session
 	stdin  io.WriteCloser
@@ -96,7 +106,10 @@ func (c *Conn) StartAgent(ctx context.Context, localBinary string) (*Agent, erro
 	dir := c.cfg.agentDir()
 	path := dir + "/" + hash
 
-	a := &Agent{Path: path, Hash: hash, Sudo: prefix != "", conn: c}
+	// The user's own directories are accepted on the agent's path when the
+	// user becomes root with sudo (whoever can write them is root anyway).
+	okUID := facts.uid
+	a := &Agent{Path: path, Hash: hash, Sudo: prefix != "", conn: c, okUID: okUID}
 	// Start what the host keeps; the start script checks its hash first and
 	// refuses a missing or different file, and only then is the binary
 	// uploaded (one session and one hash on the host for a warm start).
@@ -108,7 +121,7 @@ func (c *Conn) StartAgent(ctx context.Context, localBinary string) (*Agent, erro
 		if !errors.Is(err, errHashChanged) || attempt > 1 {
 			return nil, err
 		}
-		if err := c.upload(ctx, prefix, dir, hash, localBinary); err != nil {
+		if err := c.upload(ctx, prefix, dir, hash, localBinary, okUID); err != nil {
 			return nil, err
 		}
 		a.Uploaded = true
@@ -187,30 +200,110 @@ func asRoot(prefix, script string) string {
 	return prefix + "sh -c " + shellQuote("echo "+rootMarker+"; "+script)
 }
 
-// upload writes the binary under a temporary name, checks its hash, moves
-// it into place and removes other builds.
-func (c *Conn) upload(ctx context.Context, prefix, dir, hash, local string) error {
+// upload writes the binary under a temporary name of its own (mktemp: two
+// uploads at once never touch each other's file), checks its hash, renames
+// it into place and removes the other builds the agent kept (names of 64
+// hex digits; nothing else in the directory is touched). The directory
+// and every one above it are checked first (pathCheckFuncs); missing ones
+// are made (root's, 0700).
+func (c *Conn) upload(ctx context.Context, prefix, dir, hash, local string, okUID int) error {
 	f, err := os.Open(local)
 	if err != nil {
 		return c.stepErr(StepUpload, err)
 	}
 	defer f.Close()
-	script := `set -eu; umask 077; d=` + dir + `; f=$d/` + hash + `; t=$d/.upload.$$
-mkdir -p "$d"; chown 0:0 "$d"; chmod 0700 "$d"
+	script := `set -eu; umask 077
+` + pathCheckFuncs(okUID) + `
+d=` + dir + `; f=$d/` + hash + `
+safedirs "$d" make
+chown 0:0 "$d"; chmod 0700 "$d"
+if [ -e "$f" ] || [ -L "$f" ]; then safe1 "$f" file 0; fi
+t=$(mktemp "$d/.upload.XXXXXXXXXX")
 trap 'rm -f "$t"' EXIT
 cat > "$t"
 ` + hashFunc + `
 h=$(sha "$t")
 [ "$h" = ` + hash + ` ] || { echo "the uploaded file has sha256 $h, not ` + hash + ` (transfer damaged)" >&2; exit 1; }
 chmod 0700 "$t"; mv -f "$t" "$f"
-for o in "$d"/* "$d"/.upload.*; do [ "$o" = "$f" ] || [ ! -e "$o" ] || rm -f "$o"; done
+for o in "$d"/*; do
+  n=${o##*/}
+  [ "$n" != ` + hash + ` ] && [ ${#n} -eq 64 ] || continue
+  case $n in *[!0-9a-f]*) continue;; esac
+  if [ -f "$o" ] && [ ! -L "$o" ]; then rm -f "$o"; fi
+done
+find "$d" -maxdepth 1 -type f -name '.upload.??????????' -mmin +60 -exec rm -f {} + 2>/dev/null || :
 echo uploaded`
-	out, _, err := c.run(ctx, asRoot(prefix, script), f)
+	out, stderr, err := c.run(ctx, asRoot(prefix, script), f)
 	if err == nil && !strings.Contains(string(out), "\nuploaded") {
-		err = fmt.Errorf("no confirmation from the host (printed %q)", out)
+		err = fmt.Errorf("no confirmation from the host (printed %q)", safetext.Line(string(out), 512))
 	}
 	if err != nil {
+		if u := unsafePath(stderr); u != nil {
+			return c.stepErr(StepUpload, u)
+		}
 		return c.stepErr(StepUpload, fmt.Errorf("%s to %s: %w", local, dir+"/"+hash, err))
+	}
+	return nil
+}
+
+// pathCheckFuncs defines, in the host's shell (run as root):
+//
+//	safe1 PATH TYPE UID   PATH is a TYPE (directory or file), not a symbolic
+//	                      link, owned by root or by UID, and not writable by
+//	                      its group or by others; else exitUnsafePath
+//	safedirs DIR [make]   safe1 for / and every directory down to DIR (with
+//	                      okUID: a sudo user's own directories are accepted,
+//	                      that user can become root anyway); make: make the
+//	                      missing ones. Without make it returns 1 at the first
+//	                      missing one.
+//
+// A non-root user who could write one of them could swap the binary that
+// runs as root; once all of them pass, only root can change what is there.
+func pathCheckFuncs(okUID int) string {
+	return `okuid=` + strconv.Itoa(okUID) + `
+unsafe() { echo "` + unsafeMarker + `$*" >&2; exit ` + strconv.Itoa(exitUnsafePath) + `; }
+command -v stat >/dev/null 2>&1 || unsafe "the host has no stat command, so the owners and modes of the agent's path cannot be checked"
+safe1() {
+  _s=$(LC_ALL=C stat -c '%F:%u:%a' -- "$1" 2>/dev/null) || return 1
+  _t=${_s%%:*}; _r=${_s#*:}; _u=${_r%%:*}; _m=${_r#*:}
+  case $_t in symbolic*) unsafe "$1 is a symbolic link (a user who can change where it points could swap the binary that runs as root)";; esac
+  case $2:$_t in directory:directory|file:regular*) ;; *) unsafe "$1 is a $_t, not a $2";; esac
+  [ "$_u" = 0 ] || [ "$_u" = "$3" ] || unsafe "$1 is owned by uid $_u, not root (that user could swap the binary that runs as root)"
+  [ $((0$_m & 022)) -eq 0 ] || unsafe "$1 is writable by its group or by others (mode $_m), so other users could swap the binary that runs as root"
+}
+safedirs() {
+  safe1 / directory 0 || unsafe "/ cannot be read"
+  _p=; _rest=${1#/}
+  while [ -n "$_rest" ]; do
+    case $_rest in */*) _c=${_rest%%/*}; _rest=${_rest#*/};; *) _c=$_rest; _rest=;; esac
+    _p=$_p/$_c
+    if ! safe1 "$_p" directory "$okuid"; then
+      [ "${2:-}" = make ] || return 1
+      mkdir "$_p" 2>/dev/null || :
+      safe1 "$_p" directory "$okuid" || unsafe "$_p is missing and could not be made"
+    fi
+  done
+}`
+}
+
+// UnsafePathError is a component of the agent's path on the host that
+// another user could use to swap the binary that runs as root.
+type UnsafePathError struct {
+	Reason string // "/var/lib/x is owned by uid 1000, not root (...)"
+}
+
+func (e *UnsafePathError) Error() string {
+	return "the agent's path on the host is not safe: " + e.Reason + ". Make every directory from / down to the agent directory, " +
+		"and the agent file, root's (or, with sudo, the user's own directories), a real directory or file (not a symbolic link) " +
+		"and not writable by group or others, or set agent_dir to such a path"
+}
+
+// unsafePath is the UnsafePathError a script printed on stderr, or nil.
+func unsafePath(stderr []byte) error {
+	for _, l := range strings.Split(string(stderr), "\n") {
+		if r, ok := strings.CutPrefix(l, unsafeMarker); ok {
+			return &UnsafePathError{Reason: safetext.Line(r, 1024)}
+		}
 	}
 	return nil
 }
@@ -241,9 +334,22 @@ func (c *Conn) start(ctx context.Context, a *Agent, prefix string) error {
 	}
 	a.stderr = &tailBuffer{max: 16 << 10}
 	sess.Stderr = a.stderr
-	script := hashFunc + `
-f=` + a.Path + `; [ "$(sha "$f")" = ` + a.Hash + ` ] || { echo "$f: missing, or not the expected sha256 at start" >&2; exit ` + strconv.Itoa(exitHashMismatch) + `; }
-exec "$f" ` + AgentArg
+	// The binary is opened once (fd 3), and what is hashed and run is that
+	// open file (/proc/self/fd/3), never the path again: nothing can be
+	// swapped in between. Its path is checked first (pathCheckFuncs), so
+	// that only root can have put there what is opened. The path follows
+	// as an argument, for ps (argv[0] is /proc/self/fd/3).
+	dir := a.Path[:strings.LastIndex(a.Path, "/")]
+	mismatch := strconv.Itoa(exitHashMismatch)
+	script := pathCheckFuncs(a.okUID) + `
+` + hashFunc + `
+f=` + a.Path + `
+safedirs ` + dir + ` || exit ` + mismatch + `
+safe1 "$f" file 0 || exit ` + mismatch + `
+exec 3< "$f" || exit ` + mismatch + `
+[ -r /proc/self/fd/3 ] || unsafe "/proc is not mounted: the agent runs from its open file (/proc/self/fd/3), so that what runs is what was hashed"
+[ "$(sha /proc/self/fd/3)" = ` + a.Hash + ` ] || { echo "$f: not the expected sha256 at start" >&2; exit ` + mismatch + `; }
+exec /proc/self/fd/3 ` + AgentArg + ` "$f"`
 	// No root marker here: stdout is the agent's stream from the first byte.
 	if err := sess.Start(prefix + "sh -c " + shellQuote(script)); err != nil {
 		sess.Close()
@@ -289,6 +395,9 @@ exec "$f" ` + AgentArg
 	if errors.As(a.waitErr, &ee) {
 		if ee.ExitStatus() == exitHashMismatch {
 			return errHashChanged
+		}
+		if u := unsafePath(a.stderr.Bytes()); u != nil && ee.ExitStatus() == exitUnsafePath {
+			return c.stepErr(StepStart, u)
 		}
 		if prefix != "" && strings.HasPrefix(strings.TrimSpace(a.stderr.String()), "sudo:") {
 			f, _ := c.remoteFacts(ctx)

@@ -51,6 +51,7 @@ func ServeAgent(serve func(stream io.ReadWriteCloser) error) error {
 	if err != nil {
 		return err
 	}
+	closeInheritedOnExec()
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
 	in := newEndableReader(os.Stdin)
 	stop := make(chan os.Signal, 1)

@@ -2,6 +2,7 @@ package sshhost
 
 import (
 	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,4 +18,19 @@ func takeStdout() (*os.File, error) {
 		return nil, err
 	}
 	return os.NewFile(uintptr(fd), "agent-stream"), nil
+}
+
+// closeInheritedOnExec marks the descriptors the process inherited beyond
+// 0, 1 and 2 (the start script's fd 3: the agent's own binary)
+// close-on-exec, so that the commands the agent runs do not get them.
+func closeInheritedOnExec() {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
 }
