@@ -166,13 +166,14 @@ func (c *Conn) remoteFacts(ctx context.Context) (remoteFacts, error) {
 	}
 	lines := strings.Fields(string(out))
 	if len(lines) != 3 {
-		return remoteFacts{}, fmt.Errorf("uname -m; id -u; id -un printed %q", out)
+		return remoteFacts{}, fmt.Errorf("uname -m; id -u; id -un printed %q", safetext.Line(string(out), 256))
 	}
 	uid, err := strconv.Atoi(lines[1])
 	if err != nil {
-		return remoteFacts{}, fmt.Errorf("id -u printed %q", lines[1])
+		return remoteFacts{}, fmt.Errorf("id -u printed %q", safetext.Line(lines[1], 64))
 	}
-	f := remoteFacts{arch: lines[0], uid: uid, user: lines[2]}
+	// What the host says goes into messages: bounded and escaped.
+	f := remoteFacts{arch: safetext.Line(lines[0], 64), uid: uid, user: safetext.Line(lines[2], 64)}
 	c.mu.Lock()
 	c.facts = &f
 	c.mu.Unlock()
@@ -367,7 +368,7 @@ exec /proc/self/fd/3 ` + AgentArg + ` "$f"`
 		buf := make([]byte, len(Banner))
 		_, err := io.ReadFull(stdout, buf)
 		if err == nil && string(buf) != Banner {
-			err = fmt.Errorf("the agent printed %q instead of its banner (is %s a dockeripv6 build that serves the agent?)", buf, a.Path)
+			err = fmt.Errorf("the agent printed %q instead of its banner (is %s a dockeripv6 build that serves the agent?)", safetext.Line(string(buf), 64), a.Path)
 		}
 		banner <- err
 	}()
@@ -466,8 +467,9 @@ func (a *Agent) streamErr(err error) error {
 	return a.conn.stepErr(StepAgent, err)
 }
 
-// Stderr is the tail of what the agent wrote on its stderr.
-func (a *Agent) Stderr() string { return a.stderr.String() }
+// Stderr is the tail of what the agent wrote on its stderr (at most 16
+// KiB), bounded and escaped for a message (safetext.TailText).
+func (a *Agent) Stderr() string { return safetext.TailText(a.stderr.String(), maxDiag) }
 
 // Close ends the agent: its stdin is closed (the agent exits on EOF);
 // if it is still there after 5 s it gets SIGTERM, then the session is
@@ -500,7 +502,9 @@ func (a *Agent) Close() error {
 	return a.closeErr
 }
 
-// tailBuffer keeps the last max bytes written to it.
+// tailBuffer keeps the last max bytes written to it (the agent's stderr:
+// bounded whatever the host writes; oneLine bounds and escapes it again
+// for a message).
 type tailBuffer struct {
 	mu  sync.Mutex
 	buf []byte
