@@ -471,10 +471,13 @@ func (a *Agent) streamErr(err error) error {
 // KiB), bounded and escaped for a message (safetext.TailText).
 func (a *Agent) Stderr() string { return safetext.TailText(a.stderr.String(), maxDiag) }
 
-// Close ends the agent: its stdin is closed (the agent exits on EOF);
-// if it is still there after 5 s it gets SIGTERM, then the session is
-// closed, which closes its pipes. It returns an error when the agent
-// exited with a failure status.
+// Close ends the agent: its stdin is closed (the agent finishes what it
+// is doing, then exits on EOF); if it is still there after 5 s it gets
+// SIGTERM (the same for the agent: finish, then exit; sshd may not pass
+// it on), then the session is closed. Close does not wait longer than 3 s
+// more: an agent that still runs a transaction finishes it on the host
+// and exits by itself. It returns an error when the agent exited with a
+// failure status.
 func (a *Agent) Close() error {
 	a.closeOnce.Do(func() {
 		close(a.closed)
@@ -486,14 +489,17 @@ func (a *Agent) Close() error {
 			select {
 			case <-a.exited:
 			case <-time.After(2 * time.Second):
-				a.sess.Close()
-				<-a.exited
 			}
 		}
 		a.sess.Close()
 		a.conn.mu.Lock()
 		delete(a.conn.agents, a)
 		a.conn.mu.Unlock()
+		select {
+		case <-a.exited:
+		case <-time.After(3 * time.Second):
+			return // still busy on the host: no exit status to report
+		}
 		var ee *ssh.ExitError
 		if errors.As(a.waitErr, &ee) && ee.ExitStatus() != 0 {
 			a.closeErr = a.conn.stepErr(StepAgent, fmt.Errorf("the agent exited with status %d: %s", ee.ExitStatus(), oneLine(a.stderr.Bytes())))

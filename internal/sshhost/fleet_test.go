@@ -467,6 +467,32 @@ func TestFleetConnectionLost(t *testing.T) {
 			requireWorkDone(t, h)
 			requireNoAgent(t, h)
 		})
+		t.Run("Agent.Close during a request, "+user, func(t *testing.T) {
+			c, err := sshhost.Dial(ctx, config(f, h, user))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			a, err := c.StartAgent(ctx, exe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			startWork(t, h, a)
+			// The workstation gives up: Close returns (it does not wait for
+			// the host's work), and the work still runs to its end there.
+			closed := make(chan error, 1)
+			go func() { closed <- a.Close() }()
+			select {
+			case <-closed:
+			case <-time.After(time.Minute):
+				t.Fatal("Agent.Close did not return while the agent was busy")
+			}
+			if _, err := os.Stat(h.Path(workDone)); err == nil {
+				t.Fatal("the work ended before it was let go")
+			}
+			requireWorkDone(t, h)
+			requireNoAgent(t, h)
+		})
 		t.Run("SIGTERM during a request, "+user, func(t *testing.T) {
 			c, err := sshhost.Dial(ctx, config(f, h, user))
 			if err != nil {
