@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,12 +105,12 @@ func (c *Conn) StartAgent(ctx context.Context, localBinary string) (*Agent, erro
 		return nil, c.stepErr(StepUpload, err)
 	}
 	dir := c.cfg.agentDir()
-	path := dir + "/" + hash
+	file := dir + "/" + hash
 
 	// The user's own directories are accepted on the agent's path when the
 	// user becomes root with sudo (whoever can write them is root anyway).
 	okUID := facts.uid
-	a := &Agent{Path: path, Hash: hash, Sudo: prefix != "", conn: c, okUID: okUID}
+	a := &Agent{Path: file, Hash: hash, Sudo: prefix != "", conn: c, okUID: okUID}
 	// Start what the host keeps; the start script checks its hash first and
 	// refuses a missing or different file, and only then is the binary
 	// uploaded (one session and one hash on the host for a warm start).
@@ -239,7 +240,7 @@ echo uploaded`
 		err = fmt.Errorf("no confirmation from the host (printed %q)", safetext.Line(string(out), 512))
 	}
 	if err != nil {
-		if u := unsafePath(stderr); u != nil {
+		if u := unsafePath(dir, stderr); u != nil {
 			return c.stepErr(StepUpload, u)
 		}
 		return c.stepErr(StepUpload, fmt.Errorf("%s to %s: %w", local, dir+"/"+hash, err))
@@ -290,20 +291,21 @@ safedirs() {
 // UnsafePathError is a component of the agent's path on the host that
 // another user could use to swap the binary that runs as root.
 type UnsafePathError struct {
+	Dir    string // the agent directory
 	Reason string // "/var/lib/x is owned by uid 1000, not root (...)"
 }
 
 func (e *UnsafePathError) Error() string {
-	return "the agent's path on the host is not safe: " + e.Reason + ". Make every directory from / down to the agent directory, " +
-		"and the agent file, root's (or, with sudo, the user's own directories), a real directory or file (not a symbolic link) " +
-		"and not writable by group or others, or set agent_dir to such a path"
+	return "the agent's path on the host is not safe: " + e.Reason + ". The agent runs as root from " + e.Dir +
+		": every directory from / down to it, and the agent file, must be root's (with sudo, the user's own directories will do), " +
+		"a real directory or file (not a symbolic link) and not writable by group or others; fix that on the host, and the next run goes on"
 }
 
 // unsafePath is the UnsafePathError a script printed on stderr, or nil.
-func unsafePath(stderr []byte) error {
+func unsafePath(dir string, stderr []byte) error {
 	for _, l := range strings.Split(string(stderr), "\n") {
 		if r, ok := strings.CutPrefix(l, unsafeMarker); ok {
-			return &UnsafePathError{Reason: safetext.Line(r, 1024)}
+			return &UnsafePathError{Dir: dir, Reason: safetext.Line(r, 1024)}
 		}
 	}
 	return nil
@@ -340,7 +342,7 @@ func (c *Conn) start(ctx context.Context, a *Agent, prefix string) error {
 	// swapped in between. Its path is checked first (pathCheckFuncs), so
 	// that only root can have put there what is opened. The path follows
 	// as an argument, for ps (argv[0] is /proc/self/fd/3).
-	dir := a.Path[:strings.LastIndex(a.Path, "/")]
+	dir := path.Dir(a.Path)
 	mismatch := strconv.Itoa(exitHashMismatch)
 	script := pathCheckFuncs(a.okUID) + `
 ` + hashFunc + `
@@ -397,7 +399,7 @@ exec /proc/self/fd/3 ` + AgentArg + ` "$f"`
 		if ee.ExitStatus() == exitHashMismatch {
 			return errHashChanged
 		}
-		if u := unsafePath(a.stderr.Bytes()); u != nil && ee.ExitStatus() == exitUnsafePath {
+		if u := unsafePath(path.Dir(a.Path), a.stderr.Bytes()); u != nil && ee.ExitStatus() == exitUnsafePath {
 			return c.stepErr(StepStart, u)
 		}
 		if prefix != "" && strings.HasPrefix(strings.TrimSpace(a.stderr.String()), "sudo:") {

@@ -726,7 +726,7 @@ func TestFleetAgentPath(t *testing.T) {
 		}
 		t.Logf("as %s: %v", user, err)
 		if st := sshhost.StepOf(err); (st != sshhost.StepStart && st != sshhost.StepUpload) ||
-			!strings.Contains(err.Error(), "the agent's path on the host is not safe: "+want) || !strings.Contains(err.Error(), "set agent_dir to such a path") {
+			!strings.Contains(err.Error(), "the agent's path on the host is not safe: "+want) || !strings.Contains(err.Error(), "The agent runs as root from "+dir+": every directory from / down to it") {
 			t.Fatalf("as %s: want the agent's path refused with %q, got %v", user, want, err)
 		}
 		requireNoAgent(t, h)
