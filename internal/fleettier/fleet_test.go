@@ -1,6 +1,7 @@
 package fleettier
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -246,20 +247,99 @@ func dockerdPID(t *testing.T, h *fleet.Host) int {
 	return pid
 }
 
+// dockerdInfo is `docker info --format FORMAT` on h, and whether dockerd
+// answered at all (right after a restart it may not yet).
+func dockerdInfo(t *testing.T, h *fleet.Host, format string) (string, bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := h.Exec(ctx, "docker", "info", "--format", format)
+	if err != nil {
+		return out, false
+	}
+	return strings.TrimSpace(out), true
+}
+
 func liveRestore(t *testing.T, h *fleet.Host) string {
 	t.Helper()
 	return strings.TrimSpace(onHost(t, h, "docker", "info", "--format", "{{.LiveRestoreEnabled}}"))
 }
 
-// sshd killed in the middle of a daemon restart: the apply fails naming the
-// step, the agent finishes the transaction on the host (dockerd runs with the
-// new file), nothing of the provider is left running, and after sshd is back
-// the next plan tells the truth and the next apply converges.
+// waitFor polls cond until it holds, for at most d; on time out it fails
+// with what describe says of the host then.
+func waitFor(t *testing.T, d time.Duration, cond func() bool, describe func() string) {
+	t.Helper()
+	for deadline := time.Now().Add(d); !cond(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", d, describe())
+		}
+	}
+}
+
+// killSSHDOnceRestarting starts an apply, and kills every sshd on h as soon
+// as h's dockerd (pid before) is gone, that is once the restart job runs on
+// the host; sshd comes back when the apply has ended (at the latest when the
+// test does). It returns what the apply printed.
+func killSSHDOnceRestarting(t *testing.T, w *workdir, h *fleet.Host, before int) tfResult {
+	t.Helper()
+	p := w.start("apply", "-auto-approve", "-input=false", "-no-color")
+	sshdBack := false
+	startSSHD := func() {
+		if sshdBack {
+			return
+		}
+		sshdBack = true
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := h.StartSSHD(ctx); err != nil {
+			t.Error(err)
+		}
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for dockerdPID(t, h) == before {
+		if time.Now().After(deadline) {
+			t.Fatalf("dockerd on %s was not restarted; terraform printed:\n%s", h.Name, p.out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := h.KillSSHD(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(startSSHD)
+	t.Logf("sshd killed on %s while dockerd restarted", h.Name)
+	r := p.wait()
+	t.Logf("the apply printed:\n%s", r.out)
+	startSSHD()
+	return r
+}
+
+// mustHaveLostTheConnection: the apply failed saying the connection to the
+// agent was lost during the transaction, for user on mail1.
+func mustHaveLostTheConnection(t *testing.T, r tfResult, user string) {
+	t.Helper()
+	if f := folded(r.out); r.code != 1 || !strings.Contains(f, "Error: Connection To The Host Lost") || !strings.Contains(f, `host "mail1" (ssh://`+user+`@`) ||
+		!strings.Contains(f, "the connection to the agent was lost") || !strings.Contains(f, "during the daemon.json transaction") {
+		t.Fatalf("want the apply to fail naming the step, got %s", r)
+	}
+}
+
+// sshd killed in the middle of a daemon restart, as root (the agent is
+// sshd's own child) and as a sudo user (sudo sits between): the apply fails
+// naming the step, the agent finishes the transaction on the host (dockerd
+// runs with the new file), nothing of the provider is left running, and
+// after sshd is back the next plan tells the truth and the next apply
+// converges.
 func TestFleet_sshdKilledMidRestart(t *testing.T) {
+	for _, user := range []string{"root", fleet.UserSudo} {
+		t.Run(user, func(t *testing.T) { sshdKilledMidRestart(t, user) })
+	}
+}
+
+func sshdKilledMidRestart(t *testing.T, user string) {
 	mail1 := theFleet.Hosts[0]
 	w := newWorkdir(t)
 	cfg := func(lr bool) string {
-		return terraformBlock + hostsBlock(t, fleet.UserSudo, nil) + fmt.Sprintf(`resource "dockeripv6_daemon_config" "d" {
+		return terraformBlock + hostsBlock(t, user, nil) + fmt.Sprintf(`resource "dockeripv6_daemon_config" "d" {
   host         = "mail1"
   live_restore = %t
 }
@@ -273,38 +353,18 @@ func TestFleet_sshdKilledMidRestart(t *testing.T) {
 	}
 
 	w.write("main.tf", cfg(false))
-	pid := dockerdPID(t, mail1)
-	p := w.start("apply", "-auto-approve", "-input=false", "-no-color")
-	deadline := time.Now().Add(3 * time.Minute)
-	for dockerdPID(t, mail1) == pid {
-		if time.Now().After(deadline) {
-			t.Fatalf("dockerd on mail1 was not restarted; terraform printed:\n%s", p.out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := mail1.KillSSHD(); err != nil {
-		t.Fatal(err)
-	}
-	t.Log("sshd killed while dockerd restarted")
-	r := p.wait()
-	t.Logf("the apply printed:\n%s", r.out)
-	if f := folded(r.out); r.code != 1 || !strings.Contains(f, "Error: Connection To The Host Lost") || !strings.Contains(f, `host "mail1" (ssh://fleet-sudo@`) ||
-		!strings.Contains(f, "the connection to the agent was lost") || !strings.Contains(f, "during the daemon.json transaction") {
-		t.Fatalf("want the apply to fail naming the step, got %s", r)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := mail1.StartSSHD(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// The agent ran the transaction to its end: dockerd runs with the file.
-	deadline = time.Now().Add(2 * time.Minute)
-	for liveRestore(t, mail1) != "false" {
-		if time.Now().After(deadline) {
-			t.Fatalf("dockerd on mail1 does not run with live-restore false; daemon.json:\n%s", onHost(t, mail1, "cat", sandbox.DaemonJSONPath()))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	r := killSSHDOnceRestarting(t, w, mail1, dockerdPID(t, mail1))
+	mustHaveLostTheConnection(t, r, user)
+	// The agent ran the transaction to its end: dockerd runs with the file
+	// (the host may still be finishing the restart: wait for it).
+	waitFor(t, 2*time.Minute, func() bool {
+		lr, up := dockerdInfo(t, mail1, "{{.LiveRestoreEnabled}}")
+		return up && lr == "false"
+	}, func() string {
+		lr, up := dockerdInfo(t, mail1, "{{.LiveRestoreEnabled}}")
+		return fmt.Sprintf("dockerd on mail1 does not run with live-restore false (dockerd answers: %t, live-restore: %s); daemon.json:\n%s",
+			up, lr, onHost(t, mail1, "cat", sandbox.DaemonJSONPath()))
+	})
 	noAgentsLeft(t)
 
 	r = w.plan()
@@ -317,6 +377,85 @@ func TestFleet_sshdKilledMidRestart(t *testing.T) {
 	if got := liveRestore(t, mail1); got != "false" {
 		t.Fatalf("live-restore after converging: %s", got)
 	}
+}
+
+// A file dockerd refuses, and sshd killed once the restart job runs: with no
+// connection left, the agent still sees dockerd fail, puts the previous file
+// back and restarts dockerd with it, as root and as a sudo user.
+func TestFleet_sshdKilledMidRestartRolledBack(t *testing.T) {
+	for _, user := range []string{"root", fleet.UserSudo} {
+		t.Run(user, func(t *testing.T) { sshdKilledMidRestartRolledBack(t, user) })
+	}
+}
+
+func sshdKilledMidRestartRolledBack(t *testing.T, user string) {
+	mail1 := theFleet.Hosts[0]
+	orig, ok := readHostFile(t, mail1, sandbox.DaemonJSONPath())
+	if !ok {
+		t.Fatal("mail1 has no daemon.json")
+	}
+	// A key nobody manages, harmless while IPv6 is off and fatal once it is
+	// on: a default IPv6 gateway outside the subnet the apply sets.
+	stray := bytes.Replace(orig, []byte("{"), []byte("{\n  \"default-gateway-v6\": \"fd3a:9c1e:77b0:77::1\","), 1)
+	writeHostFile(t, mail1, sandbox.DaemonJSONPath(), stray)
+	t.Cleanup(func() {
+		writeHostFile(t, mail1, sandbox.DaemonJSONPath(), orig)
+		restartDockerd(t, mail1)
+	})
+	restartDockerd(t, mail1)
+
+	w := newWorkdir(t)
+	w.write("main.tf", terraformBlock+hostsBlock(t, user, nil)+`resource "dockeripv6_daemon_config" "d" {
+  host                = "mail1"
+  default_bridge_ipv6 = true
+  fixed_cidr_v6       = "fd3a:9c1e:77b0:ff::/64"
+}
+`)
+	t.Cleanup(func() { w.destroy() })
+	before := dockerdPID(t, mail1)
+	r := killSSHDOnceRestarting(t, w, mail1, before)
+	mustHaveLostTheConnection(t, r, user)
+
+	// The host finishes on its own: the previous file back, and dockerd
+	// started again with it.
+	waitFor(t, 3*time.Minute, func() bool {
+		got, _ := readHostFile(t, mail1, sandbox.DaemonJSONPath())
+		_, up := dockerdInfo(t, mail1, "{{.ID}}")
+		return bytes.Equal(got, stray) && up
+	}, func() string {
+		got, _ := readHostFile(t, mail1, sandbox.DaemonJSONPath())
+		_, up := dockerdInfo(t, mail1, "{{.ID}}")
+		return fmt.Sprintf("mail1 did not roll back: dockerd answers: %t; daemon.json:\n%s\nwant the previous file:\n%s", up, got, stray)
+	})
+	if pid := dockerdPID(t, mail1); pid == before {
+		t.Fatalf("dockerd on mail1 (pid %d) is the one from before the apply", pid)
+	}
+	if v6, _ := dockerdInfo(t, mail1, "{{json .}}"); strings.Contains(v6, "fd3a:9c1e:77b0:ff::") {
+		t.Fatal("dockerd on mail1 runs the refused file")
+	}
+	noAgentsLeft(t)
+}
+
+// writeHostFile writes p on h (mode 0644).
+func writeHostFile(t *testing.T, h *fleet.Host, p string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(h.Path(p), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// restartDockerd restarts h's docker.service through its systemd and waits
+// (bounded) until a new dockerd answers.
+func restartDockerd(t *testing.T, h *fleet.Host) {
+	t.Helper()
+	before := dockerdPID(t, h)
+	onHost(t, h, "busctl", "--system", "call", "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+		"org.freedesktop.systemd1.Manager", "RestartUnit", "ss", "docker.service", "replace")
+	waitFor(t, 2*time.Minute, func() bool {
+		pid := dockerdPID(t, h)
+		_, up := dockerdInfo(t, h, "{{.ID}}")
+		return pid != 0 && pid != before && up
+	}, func() string { return h.Name + ": dockerd did not come back after a restart" })
 }
 
 // A new provider build replaces the agent kept on the host: the directory

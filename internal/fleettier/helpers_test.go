@@ -283,7 +283,9 @@ func agents(t testing.TB, h *fleet.Host) []fleet.Process {
 	}
 	var out []fleet.Process
 	for _, p := range ps {
-		if strings.Contains(p.Cmdline, sshhost.DefaultAgentDir+"/") && strings.HasSuffix(strings.TrimSpace(p.Cmdline), " "+sshhost.AgentArg) {
+		// "/proc/self/fd/3 agent /var/lib/dockeripv6/agent/HASH": the
+		// agent runs from the file its start script opened and hashed.
+		if f := strings.Fields(p.Cmdline); len(f) >= 3 && f[1] == sshhost.AgentArg && strings.HasPrefix(f[2], sshhost.DefaultAgentDir+"/") {
 			out = append(out, p)
 		}
 	}

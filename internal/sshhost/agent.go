@@ -9,12 +9,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/safetext"
 )
 
 // remoteFacts are what StartAgent learns about the host and the user once.
@@ -28,6 +31,13 @@ type remoteFacts struct {
 // does not have the expected hash at the moment it would run.
 const exitHashMismatch = 97
 
+// exitUnsafePath is the scripts' exit code when a component of the agent's
+// path is not safe (pathCheckFuncs); stderr says which and why.
+const exitUnsafePath = 96
+
+// unsafeMarker starts the line pathCheckFuncs print on stderr.
+const unsafeMarker = "dockeripv6-unsafe-path: "
+
 // rootMarker is printed by scripts that run as root, to tell a failure of
 // sudo from a failure of the script.
 const rootMarker = "dockeripv6-root-ok"
@@ -40,6 +50,7 @@ type Agent struct {
 	Uploaded bool   // this start uploaded it (false: it was there already)
 	Sudo     bool   // started through sudo -n
 
+	okUID  int // besides root, the owner accepted for directories on Path
 	conn   *Conn
 	sess   *ssh.Session
 	stdin  io.WriteCloser
@@ -94,9 +105,12 @@ func (c *Conn) StartAgent(ctx context.Context, localBinary string) (*Agent, erro
 		return nil, c.stepErr(StepUpload, err)
 	}
 	dir := c.cfg.agentDir()
-	path := dir + "/" + hash
+	file := dir + "/" + hash
 
-	a := &Agent{Path: path, Hash: hash, Sudo: prefix != "", conn: c}
+	// The user's own directories are accepted on the agent's path when the
+	// user becomes root with sudo (whoever can write them is root anyway).
+	okUID := facts.uid
+	a := &Agent{Path: file, Hash: hash, Sudo: prefix != "", conn: c, okUID: okUID}
 	// Start what the host keeps; the start script checks its hash first and
 	// refuses a missing or different file, and only then is the binary
 	// uploaded (one session and one hash on the host for a warm start).
@@ -108,7 +122,7 @@ func (c *Conn) StartAgent(ctx context.Context, localBinary string) (*Agent, erro
 		if !errors.Is(err, errHashChanged) || attempt > 1 {
 			return nil, err
 		}
-		if err := c.upload(ctx, prefix, dir, hash, localBinary); err != nil {
+		if err := c.upload(ctx, prefix, dir, hash, localBinary, okUID); err != nil {
 			return nil, err
 		}
 		a.Uploaded = true
@@ -153,13 +167,14 @@ func (c *Conn) remoteFacts(ctx context.Context) (remoteFacts, error) {
 	}
 	lines := strings.Fields(string(out))
 	if len(lines) != 3 {
-		return remoteFacts{}, fmt.Errorf("uname -m; id -u; id -un printed %q", out)
+		return remoteFacts{}, fmt.Errorf("uname -m; id -u; id -un printed %q", safetext.Line(string(out), 256))
 	}
 	uid, err := strconv.Atoi(lines[1])
 	if err != nil {
-		return remoteFacts{}, fmt.Errorf("id -u printed %q", lines[1])
+		return remoteFacts{}, fmt.Errorf("id -u printed %q", safetext.Line(lines[1], 64))
 	}
-	f := remoteFacts{arch: lines[0], uid: uid, user: lines[2]}
+	// What the host says goes into messages: bounded and escaped.
+	f := remoteFacts{arch: safetext.Line(lines[0], 64), uid: uid, user: safetext.Line(lines[2], 64)}
 	c.mu.Lock()
 	c.facts = &f
 	c.mu.Unlock()
@@ -187,30 +202,111 @@ func asRoot(prefix, script string) string {
 	return prefix + "sh -c " + shellQuote("echo "+rootMarker+"; "+script)
 }
 
-// upload writes the binary under a temporary name, checks its hash, moves
-// it into place and removes other builds.
-func (c *Conn) upload(ctx context.Context, prefix, dir, hash, local string) error {
+// upload writes the binary under a temporary name of its own (mktemp: two
+// uploads at once never touch each other's file), checks its hash, renames
+// it into place and removes the other builds the agent kept (names of 64
+// hex digits; nothing else in the directory is touched). The directory
+// and every one above it are checked first (pathCheckFuncs); missing ones
+// are made (root's, 0700).
+func (c *Conn) upload(ctx context.Context, prefix, dir, hash, local string, okUID int) error {
 	f, err := os.Open(local)
 	if err != nil {
 		return c.stepErr(StepUpload, err)
 	}
 	defer f.Close()
-	script := `set -eu; umask 077; d=` + dir + `; f=$d/` + hash + `; t=$d/.upload.$$
-mkdir -p "$d"; chown 0:0 "$d"; chmod 0700 "$d"
+	script := `set -eu; umask 077
+` + pathCheckFuncs(okUID) + `
+d=` + dir + `; f=$d/` + hash + `
+safedirs "$d" make
+chown 0:0 "$d"; chmod 0700 "$d"
+if [ -e "$f" ] || [ -L "$f" ]; then safe1 "$f" file 0; fi
+t=$(mktemp "$d/.upload.XXXXXXXXXX")
 trap 'rm -f "$t"' EXIT
 cat > "$t"
 ` + hashFunc + `
 h=$(sha "$t")
 [ "$h" = ` + hash + ` ] || { echo "the uploaded file has sha256 $h, not ` + hash + ` (transfer damaged)" >&2; exit 1; }
 chmod 0700 "$t"; mv -f "$t" "$f"
-for o in "$d"/* "$d"/.upload.*; do [ "$o" = "$f" ] || [ ! -e "$o" ] || rm -f "$o"; done
+for o in "$d"/*; do
+  n=${o##*/}
+  [ "$n" != ` + hash + ` ] && [ ${#n} -eq 64 ] || continue
+  case $n in *[!0-9a-f]*) continue;; esac
+  if [ -f "$o" ] && [ ! -L "$o" ]; then rm -f "$o"; fi
+done
+find "$d" -maxdepth 1 -type f -name '.upload.??????????' -mmin +60 -exec rm -f {} + 2>/dev/null || :
 echo uploaded`
-	out, _, err := c.run(ctx, asRoot(prefix, script), f)
+	out, stderr, err := c.run(ctx, asRoot(prefix, script), f)
 	if err == nil && !strings.Contains(string(out), "\nuploaded") {
-		err = fmt.Errorf("no confirmation from the host (printed %q)", out)
+		err = fmt.Errorf("no confirmation from the host (printed %q)", safetext.Line(string(out), 512))
 	}
 	if err != nil {
+		if u := unsafePath(dir, stderr); u != nil {
+			return c.stepErr(StepUpload, u)
+		}
 		return c.stepErr(StepUpload, fmt.Errorf("%s to %s: %w", local, dir+"/"+hash, err))
+	}
+	return nil
+}
+
+// pathCheckFuncs defines, in the host's shell (run as root):
+//
+//	safe1 PATH TYPE UID   PATH is a TYPE (directory or file), not a symbolic
+//	                      link, owned by root or by UID, and not writable by
+//	                      its group or by others; else exitUnsafePath
+//	safedirs DIR [make]   safe1 for / and every directory down to DIR (with
+//	                      okUID: a sudo user's own directories are accepted,
+//	                      that user can become root anyway); make: make the
+//	                      missing ones. Without make it returns 1 at the first
+//	                      missing one.
+//
+// A non-root user who could write one of them could swap the binary that
+// runs as root; once all of them pass, only root can change what is there.
+func pathCheckFuncs(okUID int) string {
+	return `okuid=` + strconv.Itoa(okUID) + `
+unsafe() { echo "` + unsafeMarker + `$*" >&2; exit ` + strconv.Itoa(exitUnsafePath) + `; }
+command -v stat >/dev/null 2>&1 || unsafe "the host has no stat command, so the owners and modes of the agent's path cannot be checked"
+safe1() {
+  _s=$(LC_ALL=C stat -c '%F:%u:%a' -- "$1" 2>/dev/null) || return 1
+  _t=${_s%%:*}; _r=${_s#*:}; _u=${_r%%:*}; _m=${_r#*:}
+  case $_t in symbolic*) unsafe "$1 is a symbolic link (a user who can change where it points could swap the binary that runs as root)";; esac
+  case $2:$_t in directory:directory|file:regular*) ;; *) unsafe "$1 is a $_t, not a $2";; esac
+  [ "$_u" = 0 ] || [ "$_u" = "$3" ] || unsafe "$1 is owned by uid $_u, not root (that user could swap the binary that runs as root)"
+  [ $((0$_m & 022)) -eq 0 ] || unsafe "$1 is writable by its group or by others (mode $_m), so other users could swap the binary that runs as root"
+}
+safedirs() {
+  safe1 / directory 0 || unsafe "/ cannot be read"
+  _p=; _rest=${1#/}
+  while [ -n "$_rest" ]; do
+    case $_rest in */*) _c=${_rest%%/*}; _rest=${_rest#*/};; *) _c=$_rest; _rest=;; esac
+    _p=$_p/$_c
+    if ! safe1 "$_p" directory "$okuid"; then
+      [ "${2:-}" = make ] || return 1
+      mkdir "$_p" 2>/dev/null || :
+      safe1 "$_p" directory "$okuid" || unsafe "$_p is missing and could not be made"
+    fi
+  done
+}`
+}
+
+// UnsafePathError is a component of the agent's path on the host that
+// another user could use to swap the binary that runs as root.
+type UnsafePathError struct {
+	Dir    string // the agent directory
+	Reason string // "/var/lib/x is owned by uid 1000, not root (...)"
+}
+
+func (e *UnsafePathError) Error() string {
+	return "the agent's path on the host is not safe: " + e.Reason + ". The agent runs as root from " + e.Dir +
+		": every directory from / down to it, and the agent file, must be root's (with sudo, the user's own directories will do), " +
+		"a real directory or file (not a symbolic link) and not writable by group or others; fix that on the host, and the next run goes on"
+}
+
+// unsafePath is the UnsafePathError a script printed on stderr, or nil.
+func unsafePath(dir string, stderr []byte) error {
+	for _, l := range strings.Split(string(stderr), "\n") {
+		if r, ok := strings.CutPrefix(l, unsafeMarker); ok {
+			return &UnsafePathError{Dir: dir, Reason: safetext.Line(r, 1024)}
+		}
 	}
 	return nil
 }
@@ -241,9 +337,22 @@ func (c *Conn) start(ctx context.Context, a *Agent, prefix string) error {
 	}
 	a.stderr = &tailBuffer{max: 16 << 10}
 	sess.Stderr = a.stderr
-	script := hashFunc + `
-f=` + a.Path + `; [ "$(sha "$f")" = ` + a.Hash + ` ] || { echo "$f: missing, or not the expected sha256 at start" >&2; exit ` + strconv.Itoa(exitHashMismatch) + `; }
-exec "$f" ` + AgentArg
+	// The binary is opened once (fd 3), and what is hashed and run is that
+	// open file (/proc/self/fd/3), never the path again: nothing can be
+	// swapped in between. Its path is checked first (pathCheckFuncs), so
+	// that only root can have put there what is opened. The path follows
+	// as an argument, for ps (argv[0] is /proc/self/fd/3).
+	dir := path.Dir(a.Path)
+	mismatch := strconv.Itoa(exitHashMismatch)
+	script := pathCheckFuncs(a.okUID) + `
+` + hashFunc + `
+f=` + a.Path + `
+safedirs ` + dir + ` || exit ` + mismatch + `
+safe1 "$f" file 0 || exit ` + mismatch + `
+exec 3< "$f" || exit ` + mismatch + `
+[ -r /proc/self/fd/3 ] || unsafe "/proc is not mounted: the agent runs from its open file (/proc/self/fd/3), so that what runs is what was hashed"
+[ "$(sha /proc/self/fd/3)" = ` + a.Hash + ` ] || { echo "$f: not the expected sha256 at start" >&2; exit ` + mismatch + `; }
+exec /proc/self/fd/3 ` + AgentArg + ` "$f"`
 	// No root marker here: stdout is the agent's stream from the first byte.
 	if err := sess.Start(prefix + "sh -c " + shellQuote(script)); err != nil {
 		sess.Close()
@@ -261,7 +370,7 @@ exec "$f" ` + AgentArg
 		buf := make([]byte, len(Banner))
 		_, err := io.ReadFull(stdout, buf)
 		if err == nil && string(buf) != Banner {
-			err = fmt.Errorf("the agent printed %q instead of its banner (is %s a dockeripv6 build that serves the agent?)", buf, a.Path)
+			err = fmt.Errorf("the agent printed %q instead of its banner (is %s a dockeripv6 build that serves the agent?)", safetext.Line(string(buf), 64), a.Path)
 		}
 		banner <- err
 	}()
@@ -289,6 +398,9 @@ exec "$f" ` + AgentArg
 	if errors.As(a.waitErr, &ee) {
 		if ee.ExitStatus() == exitHashMismatch {
 			return errHashChanged
+		}
+		if u := unsafePath(path.Dir(a.Path), a.stderr.Bytes()); u != nil && ee.ExitStatus() == exitUnsafePath {
+			return c.stepErr(StepStart, u)
 		}
 		if prefix != "" && strings.HasPrefix(strings.TrimSpace(a.stderr.String()), "sudo:") {
 			f, _ := c.remoteFacts(ctx)
@@ -357,13 +469,17 @@ func (a *Agent) streamErr(err error) error {
 	return a.conn.stepErr(StepAgent, err)
 }
 
-// Stderr is the tail of what the agent wrote on its stderr.
-func (a *Agent) Stderr() string { return a.stderr.String() }
+// Stderr is the tail of what the agent wrote on its stderr (at most 16
+// KiB), bounded and escaped for a message (safetext.TailText).
+func (a *Agent) Stderr() string { return safetext.TailText(a.stderr.String(), maxDiag) }
 
-// Close ends the agent: its stdin is closed (the agent exits on EOF);
-// if it is still there after 5 s it gets SIGTERM, then the session is
-// closed, which closes its pipes. It returns an error when the agent
-// exited with a failure status.
+// Close ends the agent: its stdin is closed (the agent finishes what it
+// is doing, then exits on EOF); if it is still there after 5 s it gets
+// SIGTERM (the same for the agent: finish, then exit; sshd may not pass
+// it on), then the session is closed. Close does not wait longer than 3 s
+// more: an agent that still runs a transaction finishes it on the host
+// and exits by itself. It returns an error when the agent exited with a
+// failure status.
 func (a *Agent) Close() error {
 	a.closeOnce.Do(func() {
 		close(a.closed)
@@ -375,14 +491,17 @@ func (a *Agent) Close() error {
 			select {
 			case <-a.exited:
 			case <-time.After(2 * time.Second):
-				a.sess.Close()
-				<-a.exited
 			}
 		}
 		a.sess.Close()
 		a.conn.mu.Lock()
 		delete(a.conn.agents, a)
 		a.conn.mu.Unlock()
+		select {
+		case <-a.exited:
+		case <-time.After(3 * time.Second):
+			return // still busy on the host: no exit status to report
+		}
 		var ee *ssh.ExitError
 		if errors.As(a.waitErr, &ee) && ee.ExitStatus() != 0 {
 			a.closeErr = a.conn.stepErr(StepAgent, fmt.Errorf("the agent exited with status %d: %s", ee.ExitStatus(), oneLine(a.stderr.Bytes())))
@@ -391,7 +510,9 @@ func (a *Agent) Close() error {
 	return a.closeErr
 }
 
-// tailBuffer keeps the last max bytes written to it.
+// tailBuffer keeps the last max bytes written to it (the agent's stderr:
+// bounded whatever the host writes; oneLine bounds and escapes it again
+// for a message).
 type tailBuffer struct {
 	mu  sync.Mutex
 	buf []byte

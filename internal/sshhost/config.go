@@ -125,7 +125,7 @@ func (c Config) agentDir() string {
 	if c.AgentDir == "" {
 		return DefaultAgentDir
 	}
-	return c.AgentDir
+	return filepath.Clean(c.AgentDir)
 }
 
 func (c Config) knownHostsFile() string {

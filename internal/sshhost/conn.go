@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/safetext"
 )
 
 // Conn is one SSH connection to a host.
@@ -293,13 +295,20 @@ func (c *Conn) run(ctx context.Context, cmd string, stdin io.Reader) (stdout, st
 	return o.Bytes(), e.Bytes(), nil
 }
 
+// maxDiag bounds the host's text in one error message.
+const maxDiag = 2048
+
+// oneLine is what a host wrote on stderr, for an error message: its end
+// (at most maxDiag bytes: where a failure is said), lines joined by "; ",
+// every control character and invalid byte escaped (safetext), so that a
+// broken or hostile host cannot flood or rewrite the operator's terminal.
 func oneLine(b []byte) string {
 	s := strings.TrimSpace(string(b))
-	s = strings.ReplaceAll(s, "\n", "; ")
 	if s == "" {
 		return "(no output)"
 	}
-	return s
+	s = safetext.TailText(s, maxDiag)
+	return strings.NewReplacer("\n", "; ", "\t", " ").Replace(s)
 }
 
 type limited struct {

@@ -2,6 +2,7 @@ package sshhost
 
 import (
 	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,11 +20,17 @@ func takeStdout() (*os.File, error) {
 	return os.NewFile(uintptr(fd), "agent-stream"), nil
 }
 
-// dieWithParent: SIGKILL when the parent (sudo, sshd's session) exits.
-func dieWithParent() {
-	ppid := os.Getppid()
-	_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
-	if os.Getppid() != ppid { // the parent is already gone
-		os.Exit(1)
+// closeInheritedOnExec marks the descriptors the process inherited beyond
+// 0, 1 and 2 (the start script's fd 3: the agent's own binary)
+// close-on-exec, so that the commands the agent runs do not get them.
+func closeInheritedOnExec() {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
 	}
 }
