@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -29,7 +32,7 @@ import (
 // over SSH.
 type sshHostModel struct {
 	Address                         types.String `tfsdk:"address"`
-	Port                            types.Int64  `tfsdk:"port"`
+	Port                            types.Number `tfsdk:"port"`
 	User                            types.String `tfsdk:"user"`
 	PrivateKey                      types.String `tfsdk:"private_key"`
 	AgentSocket                     types.String `tfsdk:"ssh_agent_socket"`
@@ -55,11 +58,16 @@ func hostsSchema() schema.MapNestedAttribute {
 		Optional: true,
 		NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 			"address": schema.StringAttribute{
-				MarkdownDescription: "Host name or address of the mail host (an IPv6 address without brackets).",
-				Required:            true,
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+				MarkdownDescription: "Host name or address of the mail host: `mx1.example.net`, an IPv4 address, or an IPv6 address " +
+					"without brackets (`fd00::25`, not `[fd00::25]`). The port goes in `port`, the user in `user`.",
+				Required: true,
+				Validators: []validator.String{stringCheck{desc: "a host name or an address, without port, brackets or user",
+					summary: "Invalid Host Address", check: checkSSHAddress}},
 			},
-			"port": schema.Int64Attribute{MarkdownDescription: "SSH port. Default 22.", Optional: true},
+			// A number, not an int64: 22.5 or 1e20 then reach the validator, which says what is
+			// wrong, instead of failing the framework's conversion (see portValue).
+			"port": schema.NumberAttribute{MarkdownDescription: "SSH port, 1 to 65535. Default 22.", Optional: true,
+				Validators: []validator.Number{portValidator{}}},
 			"user": schema.StringAttribute{
 				MarkdownDescription: "SSH user. Default `root`. Any other user needs passwordless sudo (see `sudo`).",
 				Optional:            true,
@@ -70,8 +78,9 @@ func hostsSchema() schema.MapNestedAttribute {
 				Optional: true, Sensitive: true,
 			},
 			"ssh_agent_socket": schema.StringAttribute{
-				MarkdownDescription: "SSH agent socket used when `private_key` is not set. Default: `SSH_AUTH_SOCK`.",
-				Optional:            true,
+				MarkdownDescription: "SSH agent socket used when `private_key` is not set. Default: `SSH_AUTH_SOCK`. " +
+					"A leading `~/` is the home directory of the user running Terraform.",
+				Optional: true,
 			},
 			"host_key": schema.StringAttribute{
 				MarkdownDescription: "The host's public key, as a line of `authorized_keys` (`ssh-ed25519 AAAA...`) or of " +
@@ -80,7 +89,7 @@ func hostsSchema() schema.MapNestedAttribute {
 			},
 			"known_hosts_file": schema.StringAttribute{
 				MarkdownDescription: "OpenSSH known_hosts file to verify the host key against. Default `~/.ssh/known_hosts` " +
-					"when `host_key` is not set.",
+					"when `host_key` is not set. A leading `~/` is the home directory of the user running Terraform.",
 				Optional: true,
 			},
 			"insecure_skip_host_key_verification": schema.BoolAttribute{
@@ -97,7 +106,7 @@ func hostsSchema() schema.MapNestedAttribute {
 			"agent_binary": schema.StringAttribute{
 				MarkdownDescription: "A local build of this provider for the host's architecture, uploaded as the agent when the " +
 					"host's differs from the machine Terraform runs on (`GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build`). " +
-					"Default: the provider's own binary.",
+					"Default: the provider's own binary. A leading `~/` is the home directory of the user running Terraform.",
 				Optional: true,
 			},
 			"docker_host": schema.StringAttribute{
@@ -165,23 +174,13 @@ func configureHosts(ctx context.Context, hosts types.Map, diags *diag.Diagnostic
 			diags.AddAttributeError(at.AtName("sudo"), "Invalid Sudo", err.Error())
 			continue
 		}
-		cfg := sshhost.Config{
-			Host:                            strings.Trim(hm.Address.ValueString(), "[]"),
-			Port:                            int(hm.Port.ValueInt64()),
-			User:                            hm.User.ValueString(),
-			PrivateKey:                      hm.PrivateKey.ValueString(),
-			AgentSocket:                     hm.AgentSocket.ValueString(),
-			HostKey:                         hm.HostKey.ValueString(),
-			KnownHostsFile:                  hm.KnownHostsFile.ValueString(),
-			InsecureSkipHostKeyVerification: hm.InsecureSkipHostKeyVerification.ValueBool(),
-			Sudo:                            sudo,
-			AgentBinary:                     hm.AgentBinary.ValueString(),
-		}
-		if cfg.Port < 0 || cfg.Port > 65535 {
-			diags.AddAttributeError(at.AtName("port"), "Invalid Port", fmt.Sprintf("port %d is not a TCP port.", cfg.Port))
+		cfg, ok := sshConfig(hm, sudo, at, diags)
+		if !ok {
 			continue
 		}
-		if cfg.InsecureSkipHostKeyVerification {
+		if cfg.InsecureSkipHostKeyVerification && cfg.HostKey == "" {
+			// host_key wins over insecure_skip_host_key_verification (sshhost): only
+			// without it is the key really not checked.
 			diags.AddAttributeWarning(at.AtName("insecure_skip_host_key_verification"), "Host Key Not Verified",
 				fmt.Sprintf("hosts[%q] (%s) accepts any host key: anyone on the path to it can pose as the host, receive the provider's agent and "+
 					"run as root in its place, and the provider would report their answers as this host's posture. Set host_key "+
@@ -190,6 +189,83 @@ func configureHosts(ctx context.Context, hosts types.Map, diags *diag.Diagnostic
 		out[name] = remote.OverSSH(name, cfg, hm.DockerHost.ValueString(), pool, self)
 	}
 	return out
+}
+
+// sshConfig is the SSH connection an entry of hosts describes, with a leading
+// ~/ of its paths expanded; false (and an error on the attribute) when a path
+// cannot be.
+func sshConfig(hm sshHostModel, sudo sshhost.SudoMode, at path.Path, diags *diag.Diagnostics) (sshhost.Config, bool) {
+	ok := true
+	expand := func(attr string, v types.String) string {
+		p, err := expandHome(v.ValueString())
+		if err != nil {
+			diags.AddAttributeError(at.AtName(attr), "Invalid Path", attr+" "+err.Error())
+			ok = false
+		}
+		return p
+	}
+	cfg := sshhost.Config{
+		Host:                            hm.Address.ValueString(),
+		Port:                            portAttr(hm.Port),
+		User:                            hm.User.ValueString(),
+		PrivateKey:                      hm.PrivateKey.ValueString(),
+		AgentSocket:                     expand("ssh_agent_socket", hm.AgentSocket),
+		HostKey:                         hm.HostKey.ValueString(),
+		KnownHostsFile:                  expand("known_hosts_file", hm.KnownHostsFile),
+		InsecureSkipHostKeyVerification: hm.InsecureSkipHostKeyVerification.ValueBool(),
+		Sudo:                            sudo,
+		AgentBinary:                     expand("agent_binary", hm.AgentBinary),
+	}
+	return cfg, ok
+}
+
+// expandHome reads a leading "~" or "~/" of a path as the home directory of
+// the user running Terraform, as a shell would; "~user/" is refused (the
+// provider does not look other users up).
+func expandHome(p string) (string, error) {
+	if !strings.HasPrefix(p, "~") {
+		return p, nil
+	}
+	if p != "~" && !strings.HasPrefix(p, "~/") {
+		return "", fmt.Errorf("%q: only a leading ~/ (the home directory of the user running Terraform) is expanded; write the full path", p)
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("%q starts with ~, but the home directory of the user running Terraform is not known (%v); write the full path", p, err)
+	}
+	return filepath.Join(home, p[1:]), nil
+}
+
+// checkSSHAddress refuses an address that carries what other attributes
+// hold: a port, brackets around an IPv6 address, a user, a URL.
+func checkSSHAddress(s string) error {
+	if s == "" {
+		return errors.New("address is empty: set the mail host's name or address")
+	}
+	if strings.Contains(s, "://") {
+		return fmt.Errorf("%q is a URL: write the host name or address alone; the port goes in port and the user in user", s)
+	}
+	if u, h, ok := strings.Cut(s, "@"); ok {
+		return fmt.Errorf("%q names a user: write address = %q and user = %q", s, h, u)
+	}
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		if p == "" {
+			return fmt.Errorf("%q ends in \":\": write address = %q; a port goes in port", s, h)
+		}
+		return fmt.Errorf("%q has a port: write address = %q and port = %s", s, h, p)
+	}
+	if strings.ContainsAny(s, "[]") {
+		return fmt.Errorf("%q has brackets: write the address without them (%q); a port goes in port", s, strings.Trim(s, "[]"))
+	}
+	if strings.Count(s, ":") > 1 {
+		if _, err := netip.ParseAddr(s); err != nil {
+			return fmt.Errorf("%q is not an IPv6 address (an address with more than one \":\" is read as one); a port goes in port", s)
+		}
+	}
+	if strings.ContainsAny(s, " \t\r\n") {
+		return fmt.Errorf("%q has spaces in it: write the host name or address alone", s)
+	}
+	return nil
 }
 
 func unknownHost(h sshHostModel) bool {

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"net/netip"
 	"time"
 
@@ -151,12 +152,12 @@ func (portValidator) ValidateNumber(_ context.Context, req validator.NumberReque
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
-	text := req.ConfigValue.ValueBigFloat().Text('g', -1)
-	p, whole := portNumber(req.ConfigValue)
+	f := req.ConfigValue.ValueBigFloat()
+	text := f.Text('g', -1)
 	switch {
-	case !whole:
+	case !f.IsInt():
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Port", text+" is not a whole number: a port is a TCP port number from 1 to 65535.")
-	case p < 1 || p > 65535:
+	case f.Cmp(big.NewFloat(1)) < 0 || f.Cmp(big.NewFloat(65535)) > 0: // 1e20 is whole, but no int64
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Port", "port "+text+" is out of range: TCP ports are 1 to 65535.")
 	}
 }
