@@ -199,7 +199,7 @@ func Plan(ctx context.Context, h Host, req Request) (Preview, error) {
 	p := Preview{Changed: !bytes.Equal(original, candidate), Candidate: s}
 	running, obsErr := tx.observe(ctx, "reading what the running dockerd does")
 	if isTimeout(obsErr) {
-		return p, fmt.Errorf("%w.\n\nAn apply refuses to change daemon.json while dockerd does not answer.", obsErr)
+		return p, withAdvice(obsErr, "An apply refuses to change daemon.json while dockerd does not answer.")
 	}
 	p.ObserveErr = obsErr
 	p.Why = restartReasons(p.Changed, req.Pending, s, running, obsErr)
@@ -412,8 +412,18 @@ func Apply(ctx context.Context, h Host, req Request) (Result, error) {
 // notAnswering is the error of an apply that met a dockerd that accepts
 // requests and does not answer them.
 func notAnswering(err error) error {
-	return fmt.Errorf("%w.\n\nNothing was written and dockerd was not restarted: a daemon that does not answer can be neither checked before a change nor verified after it. Apply again once it answers (`docker info` returns), or after restarting it by hand.", err)
+	return withAdvice(err, "Nothing was written and dockerd was not restarted: a daemon that does not answer can be neither checked before a change nor verified after it. Apply again once it answers (`docker info` returns), or after restarting it by hand.")
 }
+
+// adviceError is an error followed by a paragraph of advice.
+type adviceError struct {
+	err    error
+	advice string
+}
+
+func withAdvice(err error, advice string) error { return &adviceError{err, advice} }
+func (e *adviceError) Error() string            { return e.err.Error() + ".\n\n" + e.advice }
+func (e *adviceError) Unwrap() error            { return e.err }
 
 // Hints of the bounded steps: what to look at when one hangs.
 const (

@@ -184,7 +184,7 @@ func TestFleetHostCertificates(t *testing.T) {
 	})
 	t.Run("certificate from another CA", func(t *testing.T) {
 		cfg := withKnownHosts("@cert-authority * " + otherCAPub)
-		refused(t, h, cfg, "signed by a CA", "no @cert-authority line", cfg.KnownHostsFile+":1")
+		_ = refused(t, h, cfg, "signed by a CA", "no @cert-authority line", cfg.KnownHostsFile+":1")
 	})
 	t.Run("revoked CA in known_hosts", func(t *testing.T) {
 		cfg := withKnownHosts("@cert-authority * "+caPub, "@revoked * "+caPub)
@@ -230,6 +230,6 @@ func TestFleetHostCertificates(t *testing.T) {
 	useHostCertificate(t, h, signHostKey(t, h, ca, "mail1-expired", "-n", addr, "-V", "20200101:20200102"))
 
 	t.Run("expired certificate", func(t *testing.T) {
-		refused(t, h, withKnownHosts("@cert-authority * "+caPub), "expired", "mail1-expired")
+		_ = refused(t, h, withKnownHosts("@cert-authority * "+caPub), "expired", "mail1-expired")
 	})
 }

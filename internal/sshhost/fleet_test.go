@@ -483,7 +483,8 @@ func TestFleetConnectionLost(t *testing.T) {
 			closed := make(chan error, 1)
 			go func() { closed <- a.Close() }()
 			select {
-			case <-closed:
+			case err := <-closed:
+				t.Logf("Agent.Close while the agent was busy: %v", err)
 			case <-time.After(time.Minute):
 				t.Fatal("Agent.Close did not return while the agent was busy")
 			}

@@ -141,13 +141,6 @@ func keyFileType(t string) string {
 	return t
 }
 
-// probeKey is a public key no known_hosts file holds.
-type probeKey struct{}
-
-func (probeKey) Type() string                        { return "dockeripv6-probe" }
-func (probeKey) Marshal() []byte                     { return []byte("dockeripv6-probe") }
-func (probeKey) Verify([]byte, *ssh.Signature) error { return errors.New("probe key") }
-
 // trust is what the configuration accepts from one host: its plain host
 // keys, the CAs whose host certificates it accepts (@cert-authority) and
 // the keys it never accepts (@revoked). In host_key every line is about

@@ -261,7 +261,7 @@ func TestBadRequests(t *testing.T) {
 		}
 		var pe *ProtocolError
 		var ve *VersionError
-		if err == nil || err.Error() != c.want || !(errors.As(err, &pe) || errors.As(err, &ve)) {
+		if err == nil || err.Error() != c.want || (!errors.As(err, &pe) && !errors.As(err, &ve)) {
 			t.Errorf("%s:\n got %v (%T)\nwant %s, as a *ProtocolError or *VersionError", c.line, err, errors.Unwrap(err), c.want)
 		}
 	}

@@ -412,8 +412,7 @@ func TestManagerEnvironmentOverBus(t *testing.T) {
 		t.Fatal(err)
 	}
 	script := `printf '%s\n' "$@" > ` + argsFile + `.tmp; mv ` + argsFile + `.tmp ` + argsFile + `; while :; do sleep 0.1; done`
-	var svc *ProcessService
-	svc = NewProcessService(ProcessConfig{
+	svc := NewProcessService(ProcessConfig{
 		Unit: "demo.service", Description: "Demo", Path: "/bin/sh",
 		Args:            []string{"-c", script, "demo", "$DEMO_OPTS", "--name=${NAME}", "$UNSET", "$$"},
 		UnitEnvironment: []string{"NAME=from-environment"},

@@ -40,7 +40,7 @@ func Environment(assignments []string, files []File, read ReadFunc) (map[string]
 	for _, a := range assignments {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok || !validName(k) {
-			return nil, fmt.Errorf("Environment= assignment %q is not KEY=VALUE", a)
+			return nil, fmt.Errorf("the Environment= assignment %q is not KEY=VALUE", a)
 		}
 		env[k] = v
 	}

@@ -221,7 +221,7 @@ func TestEnvironment(t *testing.T) {
 		{nil, []File{{Path: "/etc/latin1"}}, "EnvironmentFile=/etc/latin1: the file is not valid UTF-8"},
 		{nil, []File{{Path: "/etc/default/*.conf"}}, "EnvironmentFile=/etc/default/*.conf: the path is a glob pattern, which is not followed here"},
 		{nil, []File{{Path: "relative"}}, "EnvironmentFile=relative: the path is not absolute"},
-		{[]string{"NOEQUALS"}, nil, `Environment= assignment "NOEQUALS" is not KEY=VALUE`},
+		{[]string{"NOEQUALS"}, nil, `the Environment= assignment "NOEQUALS" is not KEY=VALUE`},
 	} {
 		_, err := Environment(tc.assign, tc.files, read)
 		if err == nil || err.Error() != tc.msg {
