@@ -185,7 +185,7 @@ func TestAccClientIP_badInput(t *testing.T) {
 	planFails(t, func(body string) string {
 		return fmt.Sprintf("data \"dockeripv6_client_ip\" \"bad\" {\n  %s\n}\n", body)
 	}, []badInput{
-		{`family = "ipv5"`, `value must be one of: ["ipv6" "ipv4"]`},
+		{`family = "ipv5"`, `value must be one of: ["ipv6" "ipv4" "both"]`},
 		{`client = "moon"`, `value must be one of: ["remote" "local"]`},
 		{`host_port = 70000`, `port 70000 is out of range: TCP ports are 1 to 65535.`},
 		{`host_port = 25.5`, `25.5 is not a whole number: a port is a TCP port number from 1 to 65535.`},
