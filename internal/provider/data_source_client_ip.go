@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -173,17 +174,11 @@ func (d *ClientIPDataSource) ConfigValidators(context.Context) []datasource.Conf
 func (d *ClientIPDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
 	var m clientIPModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() || !m.Container.IsNull() || m.Container.IsUnknown() {
-		if !m.Ports.IsNull() && !m.Ports.IsUnknown() {
-			var ports []int64
-			resp.Diagnostics.Append(m.Ports.ElementsAs(ctx, &ports, false)...)
-			for _, p := range ports {
-				if p < 1 || p > 65535 {
-					resp.Diagnostics.AddAttributeError(path.Root("ports"), "Invalid Port",
-						fmt.Sprintf("ports holds %d: a TCP port is 1 to 65535.", p))
-				}
-			}
-		}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !m.Container.IsNull() {
+		validPorts(ctx, m.Ports, &resp.Diagnostics)
 		return
 	}
 	if !m.Ports.IsNull() {
@@ -193,6 +188,20 @@ func (d *ClientIPDataSource) ValidateConfig(ctx context.Context, req datasource.
 	if m.Family.ValueString() == probe.FamilyBoth {
 		resp.Diagnostics.AddAttributeError(path.Root("family"), "Family Both Without A Container",
 			`family = "both" measures a running container's ports over IPv6 and IPv4: set container, or use two data sources with "ipv6" and "ipv4".`)
+	}
+}
+
+// validPorts refuses a known element of ports that is not a TCP port.
+func validPorts(ctx context.Context, ports types.Set, diags *diag.Diagnostics) {
+	if ports.IsNull() || ports.IsUnknown() {
+		return
+	}
+	var ps []int64
+	diags.Append(ports.ElementsAs(ctx, &ps, false)...)
+	for _, p := range ps {
+		if p < 1 || p > 65535 {
+			diags.AddAttributeError(path.Root("ports"), "Invalid Port", fmt.Sprintf("ports holds %d: a TCP port is 1 to 65535.", p))
+		}
 	}
 }
 
