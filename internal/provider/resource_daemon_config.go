@@ -428,15 +428,26 @@ func (r *DaemonConfigResource) ModifyPlan(ctx context.Context, req resource.Modi
 	}
 
 	restart := plan.restart()
+	if restart.Method == daemonconfig.MethodSystemd {
+		// An apply that restarts either leaves dockerd running with the file
+		// or fails: restart_pending is false whatever the preview says. Set
+		// before the preview, so that a preview that fails only when the plan
+		// is made again during apply (a busy dockerd) leaves it as known as it
+		// was in the plan Terraform showed.
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("restart_pending"), false)...)
+	}
 	req2, d2 := r.request(ctx, plan, priorModel(ctx, req.State, &resp.Diagnostics), req.Private)
 	resp.Diagnostics.Append(d2...)
 	preview, err := h.PlanDaemonConfig(ctx, req2)
 	if err != nil {
 		tflog.Warn(ctx, "cannot preview the daemon.json apply", map[string]any{"error": err.Error()})
+		resp.Diagnostics.AddWarning("Cannot Preview The daemon.json Apply",
+			fmt.Sprintf("Whether applying restarts dockerd could not be told: %v. The apply checks again before it writes.", err))
 		return
 	}
-	pendingAfter := restart.Method == daemonconfig.MethodNone && preview.Restart
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("restart_pending"), pendingAfter)...)
+	if restart.Method == daemonconfig.MethodNone {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("restart_pending"), preview.Restart)...)
+	}
 	if restart.Method == daemonconfig.MethodSystemd && preview.Restart {
 		r.warnRestart(ctx, plan, fmt.Sprintf("Applying restarts dockerd (%s over systemd) because %s",
 			restart.Unit, strings.Join(preview.Why, "; and ")), &resp.Diagnostics)
