@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -21,10 +20,9 @@ import (
 )
 
 var (
-	_ datasource.DataSource                     = &ClientIPDataSource{}
-	_ datasource.DataSourceWithConfigure        = &ClientIPDataSource{}
-	_ datasource.DataSourceWithConfigValidators = &ClientIPDataSource{}
-	_ datasource.DataSourceWithValidateConfig   = &ClientIPDataSource{}
+	_ datasource.DataSource                   = &ClientIPDataSource{}
+	_ datasource.DataSourceWithConfigure      = &ClientIPDataSource{}
+	_ datasource.DataSourceWithValidateConfig = &ClientIPDataSource{}
 )
 
 // ClientIPDataSource is dockeripv6_client_ip: the measured client-IP behaviour.
@@ -160,17 +158,8 @@ func (d *ClientIPDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 	}
 }
 
-// ConfigValidators: container measures its own ports, network starts a
-// probe container on a port of its own.
-func (d *ClientIPDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
-	return []datasource.ConfigValidator{
-		datasourcevalidator.Conflicting(path.MatchRoot("container"), path.MatchRoot("network")),
-		datasourcevalidator.Conflicting(path.MatchRoot("container"), path.MatchRoot("host_port")),
-		datasourcevalidator.Conflicting(path.MatchRoot("container"), path.MatchRoot("client")),
-	}
-}
-
-// ValidateConfig refuses what only container mode takes without a container.
+// ValidateConfig refuses what only one mode takes: container measures its
+// own ports, network starts a probe container on a port of its own.
 func (d *ClientIPDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
 	var m clientIPModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
@@ -178,6 +167,7 @@ func (d *ClientIPDataSource) ValidateConfig(ctx context.Context, req datasource.
 		return
 	}
 	if !m.Container.IsNull() {
+		containerConflicts(m, &resp.Diagnostics)
 		validPorts(ctx, m.Ports, &resp.Diagnostics)
 		return
 	}
@@ -188,6 +178,29 @@ func (d *ClientIPDataSource) ValidateConfig(ctx context.Context, req datasource.
 	if m.Family.ValueString() == probe.FamilyBoth {
 		resp.Diagnostics.AddAttributeError(path.Root("family"), "Family Both Without A Container",
 			`family = "both" measures a running container's ports over IPv6 and IPv4: set container, or use two data sources with "ipv6" and "ipv4".`)
+	}
+}
+
+// containerConflicts refuses, naming the container, the network mode's
+// attributes beside container.
+func containerConflicts(m clientIPModel, diags *diag.Diagnostics) {
+	name := "container"
+	if !m.Container.IsUnknown() {
+		name = fmt.Sprintf("container = %q", m.Container.ValueString())
+	}
+	for _, c := range []struct {
+		attr string
+		set  bool
+		fix  string
+	}{
+		{"network", !m.Network.IsNull(), "network starts a probe container on a network instead: set one of them"},
+		{"host_port", !m.HostPort.IsNull(), "host_port is the port a probe container publishes: leave it out (ports chooses which of the container's ports are measured)"},
+		{"client", !m.Client.IsNull(), "its client is always a simulated remote host: leave client out"},
+	} {
+		if c.set {
+			diags.AddAttributeError(path.Root(c.attr), "Conflicting Attributes",
+				fmt.Sprintf("%s measures that running container's own published ports; %s.", name, c.fix))
+		}
 	}
 }
 
