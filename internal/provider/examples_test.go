@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,6 +131,10 @@ func TestAccExamples_apply(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cli.NetworkRemove(context.Background(), "mailserver_default") })
+	// Its container example measures the running mail container: a stand-in
+	// server named as compose's container_name, on one published port,
+	// started after the daemon_config example has restarted dockerd.
+	mp := ctrFreePort(t)
 	for _, c := range []struct {
 		dir    string
 		checks []statecheck.StateCheck
@@ -141,13 +146,23 @@ func TestAccExamples_apply(t *testing.T) {
 		{"resources/dockeripv6_daemon_config", []statecheck.StateCheck{statecheck.ExpectKnownValue("dockeripv6_daemon_config.this",
 			tfjsonpath.New("restart_pending"), knownvalue.Bool(false))}},
 		{"data-sources/dockeripv6_client_ip", []statecheck.StateCheck{statecheck.ExpectKnownOutputValue("ipv6_verdict",
-			knownvalue.StringRegexp(regexp.MustCompile(`^masqueraded: `)))}},
+			knownvalue.StringRegexp(regexp.MustCompile(`^masqueraded: `))),
+			statecheck.ExpectKnownOutputValue("mail_ports", knownvalue.ListExact([]knownvalue.Check{
+				knownvalue.StringRegexp(regexp.MustCompile(fmt.Sprintf(`^%d/ipv6 via proxy: masqueraded, seen as `, mp))),
+				knownvalue.StringRegexp(regexp.MustCompile(fmt.Sprintf(`^%d/ipv4 via dnat: preserved, seen as `, mp)))}))}},
 	} {
 		t.Run(c.dir, func(t *testing.T) {
+			if c.dir == "data-sources/dockeripv6_client_ip" {
+				ctrStart(t, cli, "mailserver", ctrStandIn{ports: []int{mp}, bindings: map[int][]string{mp: ctrWildcard}})
+			}
 			resource.Test(t, resource.TestCase{Steps: []resource.TestStep{{
 				ProtoV6ProviderFactories: testProviders,
 				ConfigDirectory:          config.StaticDirectory(exampleWithProvider(t, c.dir)),
 				ConfigStateChecks:        c.checks,
+				// A preserved row is seen as the simulated client, which takes a
+				// fresh address at each read: the container example's output
+				// changes at every plan (no resource does).
+				ExpectNonEmptyPlan: c.dir == "data-sources/dockeripv6_client_ip",
 			}}})
 		})
 	}
