@@ -2,49 +2,13 @@ package provider
 
 import (
 	"encoding/json"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-)
 
-// stuckDockerd answers /_ping and /version on a unix socket and lets every
-// other request (/info: what the running daemon does) hang until the test
-// ends: a dockerd whose containerd is wedged. It returns its docker_host.
-func stuckDockerd(t *testing.T) string {
-	t.Helper()
-	sock := filepath.Join(t.TempDir(), "docker.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	var once sync.Once
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Api-Version", "1.41")
-		switch {
-		case strings.HasSuffix(r.URL.Path, "/_ping"):
-			_, _ = w.Write([]byte("OK"))
-		case strings.HasSuffix(r.URL.Path, "/version"):
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(`{"Version":"26.1.5","ApiVersion":"1.45","MinAPIVersion":"1.24","Os":"linux","Arch":"amd64"}`))
-		default:
-			select {
-			case <-r.Context().Done():
-			case <-stop:
-			}
-		}
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		once.Do(func() { close(stop) })
-		_ = srv.Close()
-	})
-	return "unix://" + sock
-}
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/dockerapi/dockerapitest"
+)
 
 // A plan whose preview cannot ask the running dockerd (it hangs on /info)
 // still knows restart_pending when the apply restarts through systemd: the
@@ -62,7 +26,7 @@ func TestAccDaemonConfig_previewFailsRestartPendingKnown(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := newTFWorkdir(t, `provider "dockeripv6" {
-  docker_host = "`+stuckDockerd(t)+`"
+  docker_host = "`+dockerapitest.StuckDockerd(t, map[string]string{"/version": `{"Version":"26.1.5","ApiVersion":"1.45","MinAPIVersion":"1.24","Os":"linux","Arch":"amd64"}`})+`"
 }
 
 resource "dockeripv6_daemon_config" "d" {

@@ -3,59 +3,19 @@ package local
 import (
 	"context"
 	"errors"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/daemonconfig"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/dockerapi"
+	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/dockerapi/dockerapitest"
 	"github.com/dockeripv6/terraform-provider-dockeripv6/internal/systemd"
 )
-
-// fakeDockerd is a dockerd whose containerd is stuck: it answers /_ping (and
-// the paths in answers, by suffix) on a unix socket and lets every other
-// request hang until the test ends. It returns its docker_host.
-func fakeDockerd(t *testing.T, answers map[string]string) string {
-	t.Helper()
-	sock := filepath.Join(t.TempDir(), "docker.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	var once sync.Once
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Api-Version", "1.41")
-		if strings.HasSuffix(r.URL.Path, "/_ping") {
-			_, _ = w.Write([]byte("OK"))
-			return
-		}
-		for suffix, body := range answers {
-			if strings.HasSuffix(r.URL.Path, suffix) {
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = w.Write([]byte(body))
-				return
-			}
-		}
-		select { // hang
-		case <-r.Context().Done():
-		case <-stop:
-		}
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		once.Do(func() { close(stop) })
-		_ = srv.Close()
-	})
-	return "unix://" + sock
-}
 
 // noSystemd is a machine without systemd's manager on its bus.
 func noSystemd(context.Context) (*systemd.Client, error) {
@@ -96,7 +56,7 @@ func TestBoundsDockerdAnswersOnlyPing(t *testing.T) {
 		{"info hangs", map[string]string{"/version": versionBody}, "/info"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dockerHost := fakeDockerd(t, c.answers)
+			dockerHost := dockerapitest.StuckDockerd(t, c.answers)
 			h := &Host{Docker: dockerapi.New(dockerHost), DialSystemd: noSystemd, CallBound: time.Second}
 			path := filepath.Join(t.TempDir(), "docker", "daemon.json")
 			const orig = "{\n  \"bip\": \"198.18.0.1/24\"\n}\n"
@@ -175,7 +135,7 @@ func TestBoundsDockerdAnswersOnlyPing(t *testing.T) {
 // An apply that finds daemon.json locked by another for longer than its
 // restart timeout gives up, naming the holder: pid, what it is, since when.
 func TestBoundsLockHeldNamesHolder(t *testing.T) {
-	dockerHost := fakeDockerd(t, map[string]string{"/version": versionBody})
+	dockerHost := dockerapitest.StuckDockerd(t, map[string]string{"/version": versionBody})
 	h := &Host{Docker: dockerapi.New(dockerHost), DialSystemd: noSystemd, CallBound: time.Second}
 	path := filepath.Join(t.TempDir(), "daemon.json")
 	unlock, err := daemonconfig.Lock(context.Background(), path)
